@@ -1,0 +1,43 @@
+package dev.memcrypt.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code memcrypt} command. Exit codes: 0 ok, 1 a scenario or check failed, 2 bad usage or input. */
+@Command(
+        name = "memcrypt",
+        mixinStandardHelpOptions = true,
+        version = "memcrypt 0.1.0",
+        description = "An executable model of multi-key memory encryption hardware and the OS interfaces built on it.",
+        subcommands = {
+            DemoCommand.class,
+            CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** Builds the picocli command line with memcrypt's error conventions (usage errors exit 2). */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, args) -> {
+            ex.getCommandLine().getErr().println("memcrypt: " + ex.getMessage());
+            return 2;
+        });
+        cl.setExitCodeExceptionMapper(t -> t instanceof IllegalArgumentException ? 2 : 1);
+        cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
+            if (ex instanceof IllegalArgumentException) {
+                c.getErr().println("memcrypt: " + ex.getMessage());
+                return 2;
+            }
+            throw ex;
+        });
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}
