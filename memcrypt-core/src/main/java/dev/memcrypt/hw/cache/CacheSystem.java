@@ -282,6 +282,108 @@ public final class CacheSystem {
         LONG.set(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)), v);
     }
 
+    // ---------------------------------------------------------------- streaming (bulk) accesses
+
+    /** Whether any cache of the machine holds full line {@code line} (inclusion: the LLCs suffice). */
+    private boolean cachedAnywhere(long line) {
+        for (Cache C : llc) if (C.find(line) >= 0) return true;
+        return false;
+    }
+
+    /**
+     * Bulk read of whole lines, as a fast-string / streaming load: a line that some cache holds is
+     * read coherently through {@link #read}; runs of lines no cache holds are filled straight from
+     * the package's controller without allocating (one batched decryption per run). Partial lines
+     * at either end take the ordinary path. Architecturally the same bytes as {@link #read}.
+     */
+    public void readStream(int c, long fullPa, byte[] dst, int off, int len) {
+        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
+        if (head > 0) {
+            read(c, fullPa, dst, off, head);
+            fullPa += head;
+            off += head;
+            len -= head;
+        }
+        MemoryController m = mc[pkgOf[c]];
+        long runStart = -1;
+        int runOff = 0, runN = 0;
+        while (len >= LINE) {
+            long line = fullPa >>> 6;
+            if (cachedAnywhere(line)) {
+                if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+                runN = 0;
+                int s = acquire(c, line, false, false);
+                System.arraycopy(l1[c].data, s * LINE, dst, off, LINE);
+            } else {
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN++;
+            }
+            fullPa += LINE;
+            off += LINE;
+            len -= LINE;
+        }
+        if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+        if (len > 0) read(c, fullPa, dst, off, len);
+    }
+
+    /**
+     * Bulk write of whole lines, as streaming (non-temporal, write-combining) full-line stores:
+     * every cached copy of <em>that full line</em> is invalidated (its old data is entirely
+     * overwritten, so a dirty copy need not be written back) and the new data goes to the
+     * controller, which encrypts it in batches and stores it. Copies under another KeyID or the
+     * other C-bit alias are untouched: they stay stale or dirty exactly as with ordinary stores.
+     * Partial lines at either end take the ordinary (write-allocate) path.
+     */
+    public void writeStream(int c, long fullPa, byte[] src, int off, int len) {
+        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
+        if (head > 0) {
+            write(c, fullPa, src, off, head);
+            fullPa += head;
+            off += head;
+            len -= head;
+        }
+        MemoryController m = mc[pkgOf[c]];
+        long runStart = -1;
+        int runOff = 0, runN = 0;
+        while (len >= LINE) {
+            long line = fullPa >>> 6;
+            for (int q = 0; q < llc.length; q++) {
+                Cache C = llc[q];
+                int ls = C.find(line);
+                if (ls < 0) continue;
+                dropEverywhere(q, ls);
+            }
+            if (runN == 0) {
+                runStart = line;
+                runOff = off;
+            }
+            runN++;
+            fullPa += LINE;
+            off += LINE;
+            len -= LINE;
+        }
+        if (runN > 0) m.writeRun(runStart, src, runOff, runN);
+        if (len > 0) write(c, fullPa, src, off, len);
+    }
+
+    /** Drops an LLC line and its L1 copies without write-back (it is about to be fully overwritten). */
+    private void dropEverywhere(int p, int ls) {
+        Cache C = llc[p];
+        long mask = C.sharers[ls];
+        long line = C.tag[ls];
+        if (mask != 0) {
+            for (int o = p * cpp; o < (p + 1) * cpp; o++) {
+                if ((mask & bit(o, cpp)) == 0) continue;
+                int s = l1[o].find(line);
+                if (s >= 0) l1[o].drop(s);
+            }
+        }
+        C.drop(ls);
+    }
+
     // ---------------------------------------------------------------- flushes
 
     /** CLFLUSH: write back (if dirty) and invalidate {@code line} in every cache of the machine. */

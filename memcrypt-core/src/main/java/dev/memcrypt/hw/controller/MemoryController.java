@@ -43,6 +43,9 @@ public final class MemoryController {
     private final Dram dram;
     private final XtsEngine engine;
     private List<MemoryController> all = List.of();
+    /** AMD SME: the C-bit of a line selects the platform key instead of a KeyID (null on MKTME). */
+    private dev.memcrypt.hw.sme.SmeState sme;
+    private long cMask;
 
     // speed-only: entry snapshot
     private KeyTable.Entry[] snap;
@@ -76,6 +79,23 @@ public final class MemoryController {
     /** The controllers that share DRAM (for posted-write and read-ahead coherence). */
     public void setPeers(List<MemoryController> peers) {
         this.all = List.copyOf(peers);
+    }
+
+    /** Makes this an SME controller: the C-bit is stripped from the DRAM address and selects the SME key. */
+    public void setSme(dev.memcrypt.hw.sme.SmeState s) {
+        this.sme = s;
+        this.cMask = s == null ? 0 : s.cMask();
+    }
+
+    /** DRAM address of a full line address (KeyID bits and C-bit stripped). */
+    private long dramPa(long full) {
+        return full & ((1L << tme.keyIdShift()) - 1) & ~cMask;
+    }
+
+    /** The key for a full line address: the SME key by C-bit on SME, else by KeyID. */
+    private XtsKey keyOfFull(long full, long pa) {
+        if (sme != null) return sme.keyFor(full);
+        return keyFor((int) (full >>> tme.keyIdShift()), pa);
     }
 
     public int pkg() {
@@ -136,15 +156,13 @@ public final class MemoryController {
             lastMiss = line;
             return;
         }
-        int shift = tme.keyIdShift();
         long full = line << 6;
-        long pa = full & ((1L << shift) - 1);
-        int keyId = (int) (full >>> shift);
+        long pa = dramPa(full);
         boolean sequential = line == lastMiss + 1;
         lastMiss = line;
         int n = sequential ? (int) ((Dram.PAGE - (pa & (Dram.PAGE - 1))) / LINE) : 1;
         settleRange(pa, (long) n * LINE);
-        XtsKey key = keyFor(keyId, pa);
+        XtsKey key = keyOfFull(full, pa);
         if (n == 1) {
             dram.readInto(pa, dst, off, LINE);
             if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, 1);
@@ -162,11 +180,9 @@ public final class MemoryController {
     /** Write-back of the plaintext line {@code src[off..off+64)} at full line {@code line}. */
     public void writeBack(long line, byte[] src, int off) {
         writeBacks++;
-        int shift = tme.keyIdShift();
         long full = line << 6;
-        long pa = full & ((1L << shift) - 1);
-        int keyId = (int) (full >>> shift);
-        XtsKey key = keyFor(keyId, pa);
+        long pa = dramPa(full);
+        XtsKey key = keyOfFull(full, pa);
         for (MemoryController c : all) c.dropReadAhead(pa, LINE);
         if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount == RUN)) drain();
         if (pwCount == 0) {
@@ -175,6 +191,55 @@ public final class MemoryController {
         }
         System.arraycopy(src, off, pw, pwCount * LINE, LINE);
         pwCount++;
+    }
+
+    // speed-only: scratch for streaming writes (never holds anything between calls)
+    private byte[] streamBuf = new byte[0];
+
+    /**
+     * Streaming fill of {@code n} consecutive full lines starting at {@code line} (same KeyID /
+     * C-bit) straight into {@code dst}, without allocating in any cache: what a run of
+     * {@link #fill} calls would return, in one {@code decryptLines} call. The caller guarantees no
+     * cache holds any of these full lines.
+     */
+    public void readRun(long line, byte[] dst, int off, int n) {
+        if (n <= 0) return;
+        fills += n;
+        long full = line << 6;
+        long pa = dramPa(full);
+        settleRange(pa, (long) n * LINE);
+        XtsKey key = keyOfFull(full, pa);
+        dram.readInto(pa, dst, off, n * LINE);
+        if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, n);
+        lastMiss = line + n - 1;
+    }
+
+    /**
+     * Streaming write of {@code n} whole lines (non-temporal / write-combining full-line stores):
+     * encrypted with the key in effect now and stored to DRAM directly. The caller has already
+     * invalidated every cached copy of these full lines; copies under other KeyIDs or the other
+     * C-bit alias are not touched (they are different lines).
+     */
+    public void writeRun(long line, byte[] src, int off, int n) {
+        if (n <= 0) return;
+        writeBacks += n;
+        long full = line << 6;
+        long pa = dramPa(full);
+        long len = (long) n * LINE;
+        settleRange(pa, len); // older posted data for these lines must not land after ours
+        for (MemoryController c : all) c.dropReadAhead(pa, len);
+        XtsKey key = keyOfFull(full, pa);
+        if (key == null) {
+            dram.writeFrom(pa, src, off, n * LINE);
+            return;
+        }
+        int step = 512; // 32 KiB per engine call
+        if (streamBuf.length < step * LINE) streamBuf = new byte[step * LINE];
+        for (int i = 0; i < n; i += step) {
+            int k = Math.min(step, n - i);
+            engine.encryptLines(key, tme.salt(), pa + (long) i * LINE, src, off + i * LINE, streamBuf, 0, k);
+            dram.writeFrom(pa + (long) i * LINE, streamBuf, 0, k * LINE);
+        }
     }
 
     /** Encrypts and stores the posted write-backs. */
@@ -199,8 +264,7 @@ public final class MemoryController {
     /** Drops read-ahead data overlapping a DRAM range that is being written. */
     public void dropReadAhead(long pa, long len) {
         if (raCount == 0) return;
-        int shift = tme.keyIdShift();
-        long raPa = (raLine << 6) & ((1L << shift) - 1);
+        long raPa = dramPa(raLine << 6);
         if (pa < raPa + (long) raCount * LINE && raPa < pa + len) {
             raCount = 0;
             raLine = -1;

@@ -229,6 +229,51 @@ public final class Mmu {
         }
     }
 
+    /**
+     * Bulk load (a fast-string copy's loads, e.g. {@code rep movsb} of whole pages): translates
+     * every page first (faults before any data moves), then reads physically contiguous runs with
+     * {@link CacheSystem#readStream} (lines no cache holds are not allocated; batched decryption).
+     * Returns the same bytes as {@link #load}.
+     */
+    public void loadStream(long va, byte[] dst, int off, int len) {
+        long[] pas = translateAll(va, len, Access.READ);
+        int p = 0;
+        while (p < pas.length && len > 0) {
+            long start = pas[p];
+            int n = (int) Math.min(len, 4096 - (start & 0xfff));
+            p++;
+            while (p < pas.length && n < len && pas[p] == start + n) {
+                n += (int) Math.min(len - n, 4096);
+                p++;
+            }
+            caches.readStream(cpu, start, dst, off, n);
+            off += n;
+            len -= n;
+        }
+    }
+
+    /**
+     * Bulk store (a fast-string copy's stores): translates every page for writing first (a
+     * write-protected page faults before any data moves), then writes physically contiguous runs
+     * with {@link CacheSystem#writeStream} (streaming full-line stores, batched encryption).
+     */
+    public void storeStream(long va, byte[] src, int off, int len) {
+        long[] pas = translateAll(va, len, Access.WRITE);
+        int p = 0;
+        while (p < pas.length && len > 0) {
+            long start = pas[p];
+            int n = (int) Math.min(len, 4096 - (start & 0xfff));
+            p++;
+            while (p < pas.length && n < len && pas[p] == start + n) {
+                n += (int) Math.min(len - n, 4096);
+                p++;
+            }
+            caches.writeStream(cpu, start, src, off, n);
+            off += n;
+            len -= n;
+        }
+    }
+
     /** 8-byte little-endian load at any alignment. */
     public long load64(long va) {
         if ((va & 63) <= 56) {
