@@ -27,7 +27,7 @@ public final class SmeMsrs {
     private SmeMsrs() {}
 
     // ---- 0xC0010010 SYSCFG
-    public static final int SYSCFG = 0xC0010010;
+    public static final long SYSCFG = 0xC0010010L;
     /** bit 17 MtrrFixDramEn. */
     public static final long SYSCFG_MTRR_FIX_DRAM_EN = 1L << 17;
     /** bit 18 MtrrFixDramModEn. */
@@ -45,7 +45,7 @@ public final class SmeMsrs {
             | SYSCFG_MTRR_TOM2_EN | SYSCFG_TOM2_FORCE_WB | SYSCFG_MEM_ENCRYPTION_MOD_EN;
 
     // ---- 0xC0010015 HWCR
-    public static final int HWCR = 0xC0010015;
+    public static final long HWCR = 0xC0010015L;
     /** bit 0 SmmLock: write-once; locks firmware-owned configuration (here SYSCFG bit 23). */
     public static final long HWCR_SMM_LOCK = 1L;
 
@@ -64,7 +64,7 @@ public final class SmeMsrs {
 
         @Override
         public int address() {
-            return SYSCFG;
+            return (int) SYSCFG;
         }
 
         @Override
@@ -97,7 +97,7 @@ public final class SmeMsrs {
 
         @Override
         public int address() {
-            return HWCR;
+            return (int) HWCR;
         }
 
         @Override
