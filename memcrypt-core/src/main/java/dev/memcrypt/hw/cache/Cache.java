@@ -28,6 +28,33 @@ public final class Cache {
     final long[] sharers;
     final byte[] data;
     long clock;
+    /**
+     * Speed-only (LLC only, null in L1s): counts of valid lines per hashed 4 KiB page of full
+     * address, so streaming accesses can skip a page no cache holds a line of without looking up
+     * each line. Exact for "zero", may over-count (hash collisions).
+     */
+    int[] pageFilter;
+    static final int FILTER = 1 << 16;
+
+    static int bucket(long line) {
+        long p = (line >>> 6) * 0x9E3779B97F4A7C15L;
+        return (int) (p >>> 48);
+    }
+
+    void enablePageFilter() {
+        pageFilter = new int[FILTER];
+    }
+
+    /** Sets the tag of slot {@code s} (the slot must be invalid). */
+    void setTag(int s, long line) {
+        tag[s] = line;
+        if (pageFilter != null) pageFilter[bucket(line)]++;
+    }
+
+    /** Whether no line of the 4 KiB page containing {@code line} is here (false may be a collision). */
+    boolean pageSurelyAbsent(long line) {
+        return pageFilter[bucket(line)] == 0;
+    }
 
     public Cache(int bytes, int ways) {
         int lines = bytes / LINE;
@@ -79,6 +106,7 @@ public final class Cache {
     }
 
     void drop(int s) {
+        if (pageFilter != null && tag[s] != -1) pageFilter[bucket(tag[s])]--;
         tag[s] = -1;
         state[s] = I;
         sharers[s] = 0;

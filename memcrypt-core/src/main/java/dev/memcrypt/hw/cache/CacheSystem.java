@@ -67,7 +67,10 @@ public final class CacheSystem {
             pkgOf[i] = i / coresPerPackage;
         }
         llc = new Cache[packages];
-        for (int p = 0; p < packages; p++) llc[p] = new Cache(llcBytes, llcWays);
+        for (int p = 0; p < packages; p++) {
+            llc[p] = new Cache(llcBytes, llcWays);
+            llc[p].enablePageFilter();
+        }
         this.mc = mc;
         this.keyIdOf = keyIdOf;
     }
@@ -192,7 +195,7 @@ public final class CacheSystem {
             ls = C.victim(line);
             if (C.tag[ls] != -1) evictLlc(p, ls);
             MemoryController m = mc[p];
-            C.tag[ls] = line;
+            C.setTag(ls, line);
             C.sharers[ls] = 0;
             C.gen[ls] = m.keyGeneration(keyIdOf.keyId(line));
             if (!(write && full)) m.fill(line, C.data, ls * LINE);
@@ -284,6 +287,12 @@ public final class CacheSystem {
 
     // ---------------------------------------------------------------- streaming (bulk) accesses
 
+    /** Whether no cache holds any line of the 4 KiB page of full line {@code line}. */
+    private boolean pageUncached(long line) {
+        for (Cache C : llc) if (!C.pageSurelyAbsent(line)) return false;
+        return true;
+    }
+
     /** Whether any cache of the machine holds full line {@code line} (inclusion: the LLCs suffice). */
     private boolean cachedAnywhere(long line) {
         for (Cache C : llc) if (C.find(line) >= 0) return true;
@@ -309,6 +318,18 @@ public final class CacheSystem {
         int runOff = 0, runN = 0;
         while (len >= LINE) {
             long line = fullPa >>> 6;
+            int inPage = (int) (64 - (line & 63));
+            if (len >= inPage * LINE && pageUncached(line)) { // the rest of this page: no lookups
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN += inPage;
+                fullPa += (long) inPage * LINE;
+                off += inPage * LINE;
+                len -= inPage * LINE;
+                continue;
+            }
             if (cachedAnywhere(line)) {
                 if (runN > 0) m.readRun(runStart, dst, runOff, runN);
                 runN = 0;
@@ -350,6 +371,18 @@ public final class CacheSystem {
         int runOff = 0, runN = 0;
         while (len >= LINE) {
             long line = fullPa >>> 6;
+            int inPage = (int) (64 - (line & 63));
+            if (len >= inPage * LINE && pageUncached(line)) {
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN += inPage;
+                fullPa += (long) inPage * LINE;
+                off += inPage * LINE;
+                len -= inPage * LINE;
+                continue;
+            }
             for (int q = 0; q < llc.length; q++) {
                 Cache C = llc[q];
                 int ls = C.find(line);
