@@ -193,9 +193,6 @@ public final class MemoryController {
         pwCount++;
     }
 
-    // speed-only: scratch for streaming writes (never holds anything between calls)
-    private byte[] streamBuf = new byte[0];
-
     /**
      * Streaming fill of {@code n} consecutive full lines starting at {@code line} (same KeyID /
      * C-bit) straight into {@code dst}, without allocating in any cache: what a run of
@@ -233,12 +230,15 @@ public final class MemoryController {
             dram.writeFrom(pa, src, off, n * LINE);
             return;
         }
-        int step = 512; // 32 KiB per engine call
-        if (streamBuf.length < step * LINE) streamBuf = new byte[step * LINE];
-        for (int i = 0; i < n; i += step) {
-            int k = Math.min(step, n - i);
-            engine.encryptLines(key, tme.salt(), pa + (long) i * LINE, src, off + i * LINE, streamBuf, 0, k);
-            dram.writeFrom(pa + (long) i * LINE, streamBuf, 0, k * LINE);
+        // encrypt straight into the DRAM pages, one page (64 lines) per engine call
+        long end = pa + len;
+        int o = off;
+        for (long a = pa; a < end; ) {
+            int po = (int) (a & (Dram.PAGE - 1));
+            int k = (int) Math.min((Dram.PAGE - po) / LINE, (end - a) / LINE);
+            engine.encryptLines(key, tme.salt(), a, src, o, dram.pageForWrite(a), po, k);
+            a += (long) k * LINE;
+            o += k * LINE;
         }
     }
 

@@ -122,6 +122,15 @@ public final class Dram {
         }
     }
 
+    /**
+     * Controller port for streaming writes: the backing array of the page containing {@code pa}
+     * (created if never written), so a controller can encrypt straight into DRAM. No hook.
+     */
+    public byte[] pageForWrite(long pa) {
+        check(pa, 1);
+        return page(pa >>> 12, true);
+    }
+
     /** Raw view (the cold-boot attacker's): what DRAM holds now, no caches involved. */
     public byte[] read(long pa, int len) {
         check(pa, len);

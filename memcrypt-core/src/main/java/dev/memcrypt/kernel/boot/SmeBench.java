@@ -33,15 +33,32 @@ public final class SmeBench {
         return run(64L << 20, 32L << 20);
     }
 
-    /** Boots once to warm up (small images), then measures one boot and the engine on the same bytes. */
+    /**
+     * Warms up (small images), then measures {@code reps} boots (fresh machines) and {@code reps}
+     * engine passes over the same bytes, interleaved, and keeps the best of each. Times are CPU
+     * times of the measuring thread (the model is single-threaded), so other load on the machine
+     * does not skew the ratio; wall-clock time is in the boot report.
+     */
     public static Result run(long kernelSize, long initrdSize) {
+        return run(kernelSize, initrdSize, 3);
+    }
+
+    public static Result run(long kernelSize, long initrdSize, int reps) {
         bootOnce(4L << 20, 2L << 20);
         xts(6L << 20);
-        SmeBootResult r = bootOnce(kernelSize, initrdSize);
-        long bytes = r.bytesEncrypted();
-        double smeS = r.took().toNanos() / 1e9;
-        double xtsS = xts(bytes);
-        return new Result(bytes, bytes / smeS, bytes / xtsS, smeS / xtsS, XtsEngine.best().name(), r);
+        SmeBootResult best = null;
+        double smeS = Double.MAX_VALUE, xtsS = Double.MAX_VALUE;
+        for (int i = 0; i < Math.max(1, reps); i++) {
+            SmeBootResult r = bootOnce(kernelSize, initrdSize);
+            double s = (r.cpuTime().isZero() ? r.took() : r.cpuTime()).toNanos() / 1e9;
+            if (s < smeS) {
+                smeS = s;
+                best = r;
+            }
+            xtsS = Math.min(xtsS, xts(r.bytesEncrypted()));
+        }
+        long bytes = best.bytesEncrypted();
+        return new Result(bytes, bytes / smeS, bytes / xtsS, smeS / xtsS, XtsEngine.best().name(), best);
     }
 
     static SmeBootResult bootOnce(long k, long i) {
@@ -58,9 +75,9 @@ public final class SmeBench {
         for (int i = 0; i < 32; i++) k[i] = (byte) (i * 7 + 1);
         XtsKey key = XtsKey.of(k);
         byte[] buf = new byte[4096];
-        long t0 = System.nanoTime();
+        long c0 = SmeBoot.cpuNanos(), t0 = System.nanoTime();
         for (long pa = 0; pa < bytes; pa += 4096) e.encryptLines(key, LineTweak.NONE, pa, buf, 0, buf, 0, 64);
-        double s = (System.nanoTime() - t0) / 1e9;
+        double s = c0 < 0 ? (System.nanoTime() - t0) / 1e9 : (SmeBoot.cpuNanos() - c0) / 1e9;
         key.destroy();
         return s;
     }

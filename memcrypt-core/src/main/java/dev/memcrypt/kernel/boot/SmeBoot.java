@@ -120,6 +120,7 @@ public final class SmeBoot {
 
         // ---- sme_encrypt_kernel: size the workarea before touching memory
         long t0 = nanos();
+        long c0 = cpuNanos();
         long ws = ke;
         long available = o.test() == SmeTest.SMALL_WORKAREA ? EXECUTE_LEN + PAGE
                 : (initrd.size() > 0 ? is : dramTop) - ws - KERNEL_TABLES;
@@ -165,15 +166,23 @@ public final class SmeBoot {
         area.clearPgd(pgd, decBase);
         mmu.writeCr3(mmu.cr3());
         Duration took = Duration.ofNanos(nanos() - t0);
+        Duration cpu = Duration.ofNanos(cpuNanos() - c0);
 
         // the kernel continues with the C-bit in its own mappings
         long cr3 = kernelTables(ks, ke, is, ie, we, cbit);
-        return new SmeBootResult(m, o, SmeBootStatus.ENCRYPTED, "encrypted in place", kernel, initrd, ks, is, layout, pages, area.pagesUsed(), took, cr3, chunks);
+        return new SmeBootResult(m, o, SmeBootStatus.ENCRYPTED, "encrypted in place", kernel, initrd, ks, is, layout, pages, area.pagesUsed(), took, cr3, chunks)
+                .withCpuTime(cpu);
     }
 
     private long nanos() {
         java.time.Instant i = clock.instant();
         return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    /** CPU time of this thread (the model runs on one thread), -1 if unsupported. */
+    static long cpuNanos() {
+        java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+        return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : -1;
     }
 
     /** Why SME cannot be used (null if it can): the checks of Linux's sme_enable. */
