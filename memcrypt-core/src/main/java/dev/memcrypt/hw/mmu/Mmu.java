@@ -230,25 +230,51 @@ public final class Mmu {
     }
 
     /**
+     * Translates [va, va+len) for a bulk access: physically contiguous runs as pairs (full PA,
+     * length) in {@code runs}; returns the number of runs. All pages are translated (and fault)
+     * before the caller moves any data. A large page is translated once (its TLB entry covers it).
+     */
+    private int translateRuns(long va, int len, Access a, long[][] runsOut) {
+        if (len < 0) throw new IllegalArgumentException("negative length " + len);
+        long[] runs = runsOut[0];
+        int n = 0;
+        long end = va + len;
+        while (va < end) {
+            long pa = translate(va, a);
+            int i = (int) (va >>> 12) & (TLB - 1);
+            long size = tlbVpn[i] == va >>> 12 ? 1L << tlbShift[i] : 4096;
+            int span = (int) Math.min(end - va, size - (va & (size - 1)));
+            m.checkFull(pa, span);
+            if (n > 0 && runs[2 * n - 2] + runs[2 * n - 1] == pa) {
+                runs[2 * n - 1] += span;
+            } else {
+                if (2 * n + 2 > runs.length) runsOut[0] = runs = Arrays.copyOf(runs, runs.length * 2);
+                runs[2 * n] = pa;
+                runs[2 * n + 1] = span;
+                n++;
+            }
+            va += span;
+        }
+        return n;
+    }
+
+    // speed-only scratch for translateRuns
+    private final long[][] runScratch = {new long[32]};
+
+    /**
      * Bulk load (a fast-string copy's loads, e.g. {@code rep movsb} of whole pages): translates
      * every page first (faults before any data moves), then reads physically contiguous runs with
      * {@link CacheSystem#readStream} (lines no cache holds are not allocated; batched decryption).
      * Returns the same bytes as {@link #load}.
      */
     public void loadStream(long va, byte[] dst, int off, int len) {
-        long[] pas = translateAll(va, len, Access.READ);
-        int p = 0;
-        while (p < pas.length && len > 0) {
-            long start = pas[p];
-            int n = (int) Math.min(len, 4096 - (start & 0xfff));
-            p++;
-            while (p < pas.length && n < len && pas[p] == start + n) {
-                n += (int) Math.min(len - n, 4096);
-                p++;
-            }
-            caches.readStream(cpu, start, dst, off, n);
-            off += n;
-            len -= n;
+        java.util.Objects.checkFromIndexSize(off, len, dst.length);
+        int n = translateRuns(va, len, Access.READ, runScratch);
+        long[] runs = runScratch[0];
+        for (int r = 0; r < n; r++) {
+            int k = (int) runs[2 * r + 1];
+            caches.readStream(cpu, runs[2 * r], dst, off, k);
+            off += k;
         }
     }
 
@@ -258,19 +284,13 @@ public final class Mmu {
      * with {@link CacheSystem#writeStream} (streaming full-line stores, batched encryption).
      */
     public void storeStream(long va, byte[] src, int off, int len) {
-        long[] pas = translateAll(va, len, Access.WRITE);
-        int p = 0;
-        while (p < pas.length && len > 0) {
-            long start = pas[p];
-            int n = (int) Math.min(len, 4096 - (start & 0xfff));
-            p++;
-            while (p < pas.length && n < len && pas[p] == start + n) {
-                n += (int) Math.min(len - n, 4096);
-                p++;
-            }
-            caches.writeStream(cpu, start, src, off, n);
-            off += n;
-            len -= n;
+        java.util.Objects.checkFromIndexSize(off, len, src.length);
+        int n = translateRuns(va, len, Access.WRITE, runScratch);
+        long[] runs = runScratch[0];
+        for (int r = 0; r < n; r++) {
+            int k = (int) runs[2 * r + 1];
+            caches.writeStream(cpu, runs[2 * r], src, off, k);
+            off += k;
         }
     }
 
