@@ -402,6 +402,35 @@ public final class CacheSystem {
         if (len > 0) write(c, fullPa, src, off, len);
     }
 
+    // speed-only scratch for copyStream's fallback
+    private final byte[] copyTmp = new byte[4096];
+
+    /**
+     * Bulk copy of whole lines, as a fast-string {@code rep movsb}: the same result as
+     * {@link #readStream} of the source followed by {@link #writeStream} to the destination, piece
+     * by piece (at most one page on either side per piece, source read before destination
+     * written). Pieces whose source and destination pages no cache holds a line of go memory to
+     * memory through the controller ({@link MemoryController#copyRun}); others take the detour.
+     * Both addresses must be line-aligned and {@code len} a multiple of 64.
+     */
+    public void copyStream(int c, long srcFull, long dstFull, long len) {
+        if (((srcFull | dstFull | len) & (LINE - 1)) != 0) throw new IllegalArgumentException("copyStream needs whole lines");
+        MemoryController m = mc[pkgOf[c]];
+        while (len > 0) {
+            int n = (int) Math.min(len, Math.min(4096 - (srcFull & 4095), 4096 - (dstFull & 4095)));
+            long sl = srcFull >>> 6, dl = dstFull >>> 6;
+            if (pageUncached(sl) && pageUncached(dl)) {
+                m.copyRun(sl, dl, n / LINE);
+            } else {
+                readStream(c, srcFull, copyTmp, 0, n);
+                writeStream(c, dstFull, copyTmp, 0, n);
+            }
+            srcFull += n;
+            dstFull += n;
+            len -= n;
+        }
+    }
+
     /** Drops an LLC line and its L1 copies without write-back (it is about to be fully overwritten). */
     private void dropEverywhere(int p, int ls) {
         Cache C = llc[p];

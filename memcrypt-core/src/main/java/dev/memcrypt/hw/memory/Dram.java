@@ -131,6 +131,12 @@ public final class Dram {
         return page(pa >>> 12, true);
     }
 
+    /** Controller port: the backing array of the page containing {@code pa}, or null if never written (reads as zero). No hook. */
+    public byte[] pageForRead(long pa) {
+        check(pa, 1);
+        return page(pa >>> 12, false);
+    }
+
     /** Raw view (the cold-boot attacker's): what DRAM holds now, no caches involved. */
     public byte[] read(long pa, int len) {
         check(pa, len);

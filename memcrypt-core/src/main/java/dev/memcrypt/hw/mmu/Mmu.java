@@ -260,6 +260,37 @@ public final class Mmu {
 
     // speed-only scratch for translateRuns
     private final long[][] runScratch = {new long[32]};
+    private final long[][] runScratch2 = {new long[32]};
+
+    /**
+     * Bulk copy (a fast-string {@code rep movsb} from {@code srcVa} to {@code dstVa}): translates
+     * every source page for reading and every destination page for writing before any data moves
+     * (a write-protected destination faults with nothing copied), then copies physically
+     * contiguous pieces with {@link CacheSystem#copyStream}. Same result as {@link #loadStream}
+     * into a buffer followed by {@link #storeStream}. Addresses and length must be 64-byte
+     * multiples.
+     */
+    public void copyStream(long srcVa, long dstVa, int len) {
+        int ns = translateRuns(srcVa, len, Access.READ, runScratch);
+        int nd = translateRuns(dstVa, len, Access.WRITE, runScratch2);
+        long[] s = runScratch[0], d = runScratch2[0];
+        int i = 0, j = 0;
+        long so = 0, dOff = 0;
+        while (i < ns && j < nd) {
+            long k = Math.min(s[2 * i + 1] - so, d[2 * j + 1] - dOff);
+            caches.copyStream(cpu, s[2 * i] + so, d[2 * j] + dOff, k);
+            so += k;
+            dOff += k;
+            if (so == s[2 * i + 1]) {
+                i++;
+                so = 0;
+            }
+            if (dOff == d[2 * j + 1]) {
+                j++;
+                dOff = 0;
+            }
+        }
+    }
 
     /**
      * Bulk load (a fast-string copy's loads, e.g. {@code rep movsb} of whole pages): translates

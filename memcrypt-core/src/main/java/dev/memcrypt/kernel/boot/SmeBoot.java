@@ -40,8 +40,8 @@ import java.time.InstantSource;
  * <li>The kernel switches to its own page tables: C-bit in CR3, in every table pointer and in the
  *   leaves of the kernel (identity and __START_KERNEL_map) and initrd mappings.
  * </ol>
- * The copies are fast-string copies: {@link Mmu#loadStream}/{@link Mmu#storeStream} over 64 KiB
- * steps (the CPU's internal data path; memory sees whole-line streaming loads and stores).
+ * The copies are fast-string copies ({@link Mmu#copyStream}): every page translated first, then
+ * whole-line streaming loads and stores, memory to memory, piece by piece.
  */
 public final class SmeBoot {
     public static final long PAGE = 4096;
@@ -254,13 +254,9 @@ public final class SmeBoot {
         return chunks;
     }
 
-    /** rep movsb from src to dst: loads then stores of each 64 KiB step, all through the MMU. */
-    private static void copy(Mmu mmu, long src, long dst, long len, byte[] step) {
-        for (long o = 0; o < len; o += step.length) {
-            int k = (int) Math.min(step.length, len - o);
-            mmu.loadStream(src + o, step, 0, k);
-            mmu.storeStream(dst + o, step, 0, k);
-        }
+    /** rep movsb from src to dst (at most one 2 MiB chunk) through the MMU's bulk copy. */
+    private static void copy(Mmu mmu, long src, long dst, long len, byte[] unused) {
+        mmu.copyStream(src, dst, (int) len);
     }
 
     /**

@@ -231,4 +231,34 @@ class SmeHwTest {
         assertArrayEquals(a, mmu.load(va, a.length));
         assertFalse(Arrays.equals(a, m.dram().read(16L << 20, a.length)));
     }
+
+    @Test
+    void bulkCopyEqualsLoadThenStoreAcrossAliases() {
+        Machine m = Machine.powerOn(cfg());
+        PageTableBuilder pt = new PageTableBuilder(m, 0, m.frameAllocator(), 0);
+        long src = 0x40000000L, dst = 0x50000000L, dst2 = 0x60000000L;
+        for (int p = 0; p < 4; p++) {
+            pt.map(src + p * 4096L, (16L << 20) + p * 4096L, 0, Pte.RW); // plaintext source
+            pt.map(dst + p * 4096L, ((16L << 20) + p * 4096L) | C, 0, Pte.RW); // same frames, encrypted
+            pt.map(dst2 + p * 4096L, ((20L << 20) + p * 4096L) | C, 0, Pte.RW); // other frames, encrypted
+        }
+        Mmu mmu = m.mmu(0);
+        mmu.writeCr3(pt.cr3());
+        byte[] a = pattern(4 * 4096, 9);
+        mmu.storeStream(src, a, 0, a.length);
+        mmu.store(src + 5000, pattern(64, 10)); // one page partly cached and dirty
+        byte[] want = a.clone();
+        System.arraycopy(pattern(64, 10), 0, want, 5000, 64);
+        mmu.copyStream(src, dst2, a.length); // plaintext -> encrypted elsewhere
+        mmu.copyStream(dst2, dst2, a.length); // encrypted in place through one alias: identity
+        assertArrayEquals(want, mmu.load(dst2, a.length));
+        m.wbinvdAll();
+        mmu.copyStream(src, dst, a.length); // in place, plaintext alias -> encrypted alias
+        assertArrayEquals(want, mmu.load(dst, a.length));
+        m.wbinvdAll();
+        assertFalse(Arrays.equals(want, m.dram().read(16L << 20, a.length)), "encrypted in DRAM");
+        PageTableBuilder ro = pt;
+        ro.map(dst + 8 * 4096L, (16L << 20) | C, 0, 0); // read-only page
+        assertThrows(PageFault.class, () -> mmu.copyStream(src, dst + 8 * 4096L, 4096));
+    }
 }
