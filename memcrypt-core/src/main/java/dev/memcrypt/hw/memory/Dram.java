@@ -36,8 +36,9 @@ public final class Dram {
 
     private final long size;
     private final Map<Long, byte[][]> chunks = new HashMap<>();
-    private long lastChunkIdx = -1;
-    private byte[][] lastChunk;
+    // speed-only: a 4-entry direct-mapped cache of chunk lookups (streaming copies alternate between chunks)
+    private final long[] recentIdx = {-1, -1, -1, -1};
+    private final byte[][][] recent = new byte[4][][];
     private long pagesTouched;
     private Hook hook;
 
@@ -63,15 +64,16 @@ public final class Dram {
 
     private byte[][] chunk(long pfn, boolean create) {
         long ci = pfn >>> CHUNK_SHIFT;
-        if (ci == lastChunkIdx) return lastChunk;
+        int slot = (int) ci & 3;
+        if (recentIdx[slot] == ci) return recent[slot];
         byte[][] c = chunks.get(ci);
         if (c == null) {
             if (!create) return null;
             c = new byte[1 << CHUNK_SHIFT][];
             chunks.put(ci, c);
         }
-        lastChunkIdx = ci;
-        lastChunk = c;
+        recentIdx[slot] = ci;
+        recent[slot] = c;
         return c;
     }
 
