@@ -24,6 +24,14 @@ class SmeBootTest {
         return Machine.powerOn(c);
     }
 
+    private static SmeBootResult normal;
+
+    /** One normal boot shared by the read-only checks (keeps the suite quick). */
+    static synchronized SmeBootResult normal() {
+        if (normal == null) normal = boot(machine(), SmeTest.NONE);
+        return normal;
+    }
+
     static SmeBootResult boot(Machine m, SmeTest t) {
         return SmeBoot.boot(m, SmeBootOptions.defaults().withSizes(K, I).withTest(t));
     }
@@ -37,8 +45,8 @@ class SmeBootTest {
 
     @Test
     void bootEncryptsKernelAndInitrdInPlace() {
-        Machine m = machine();
-        SmeBootResult r = boot(m, SmeTest.NONE);
+        SmeBootResult r = normal();
+        Machine m = r.machine();
         assertEquals(SmeBootStatus.ENCRYPTED, r.status(), r.message());
         m.wbinvdAll();
         assertEquals(0, plaintextPages(m, r.kernel(), r.kernelStart()), "DRAM behind the kernel image is ciphertext");
@@ -52,8 +60,8 @@ class SmeBootTest {
 
     @Test
     void workareaLayoutFollowsTheKernel() {
-        Machine m = machine();
-        SmeBootResult r = boot(m, SmeTest.NONE);
+        SmeBootResult r = normal();
+        Machine m = r.machine();
         SmeLayout w = r.layout();
         assertEquals(SmeBoot.LOAD_PHYSICAL_ADDR, w.kernelStart());
         assertEquals(SmeBoot.align(w.kernelStart() + K, 2 << 20), w.workareaStart(), "workarea right after the kernel, 2 MiB aligned");
@@ -71,8 +79,8 @@ class SmeBootTest {
 
     @Test
     void decryptedMappingRemovedAndKernelRunsWithCbit() {
-        Machine m = machine();
-        SmeBootResult r = boot(m, SmeTest.NONE);
+        SmeBootResult r = normal();
+        Machine m = r.machine();
         SmeLayout w = r.layout();
         long c = m.cBitMask();
         // the temporary PGD no longer holds the decrypted mapping; the encrypted one is still there
