@@ -1,6 +1,7 @@
 package dev.memcrypt.script;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
 
 /**
  * The human-readable run log of {@code memcrypt run}. Stable, for golden files:
@@ -18,15 +19,19 @@ import java.io.PrintStream;
  */
 public final class TextReporter implements Interpreter.Listener {
     private final String source;
-    private final PrintStream out;
-    private final PrintStream err;
+    private final PrintWriter out;
+    private final PrintWriter err;
     private final boolean quiet;
 
-    public TextReporter(String source, PrintStream out, PrintStream err, boolean quiet) {
+    public TextReporter(String source, PrintWriter out, PrintWriter err, boolean quiet) {
         this.source = source;
         this.out = out;
         this.err = err;
         this.quiet = quiet;
+    }
+
+    public TextReporter(String source, PrintStream out, PrintStream err, boolean quiet) {
+        this(source, new PrintWriter(out, true), new PrintWriter(err, true), quiet);
     }
 
     @Override
@@ -63,6 +68,15 @@ public final class TextReporter implements Interpreter.Listener {
 
     @Override
     public void finished(Interpreter.Result r) {
+        try {
+            report(r);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private void report(Interpreter.Result r) {
         if (r.exitStatus() == Interpreter.EXIT_OK) {
             if (!quiet) out.println("PASS " + r.statements() + " statement" + (r.statements() == 1 ? "" : "s"));
         } else if (r.exitStatus() == Interpreter.EXIT_FAILED && r.failedLine() == 0) {
