@@ -6,6 +6,16 @@ import java.util.List;
 final class CoreStatements {
     private CoreStatements() {}
 
+    /** "HI:LO" or "BIT" -> {hi, lo}, 63 >= hi >= lo >= 0. */
+    static int[] field(Value v) {
+        String t = v.text();
+        int colon = t.indexOf(':');
+        long hi = Literals.number(colon < 0 ? t : t.substring(0, colon));
+        long lo = colon < 0 ? hi : Literals.number(t.substring(colon + 1));
+        if (hi > 63 || lo < 0 || hi < lo) throw new IllegalArgumentException("bit field " + t + " not within 63..0 with HI >= LO");
+        return new int[] {(int) hi, (int) lo};
+    }
+
     static void register(StatementRegistry r) {
         r.register(Statement.of("print", "print WORD|\"TEXT\"|$NAME ...",
                 "returns its arguments joined by spaces as a string (narration in the log)", a -> {
@@ -21,6 +31,17 @@ final class CoreStatements {
             Arg<Long> n = a.num("N");
             return s -> Value.num(n.get(s));
         }));
+        r.register(Statement.of("bits", "bits VALUE HI[:LO]",
+                "returns bits HI..LO of a number (one bit if only HI), e.g. bits $cap 35:32", a -> {
+                    Arg<Long> v = a.num("VALUE");
+                    Arg<int[]> f = a.positional("HI[:LO]", CoreStatements::field);
+                    return s -> {
+                        int[] hl = f.get(s);
+                        int width = hl[0] - hl[1] + 1;
+                        long x = v.get(s) >>> hl[1];
+                        return Value.hex(width == 64 ? x : x & ((1L << width) - 1));
+                    };
+                }));
         r.register(Statement.of("hex", "hex N", "returns the number N, printed in 0x-hex", a -> {
             Arg<Long> n = a.num("N");
             return s -> Value.hex(n.get(s));

@@ -38,6 +38,9 @@ class ScriptAssertionTest {
             statusBound                | r = fault '#UD' => #UD\\nstatus '#UD' => $r
             optionsAnyOrder            | opt 5 key=0011 mode=b cpu=3 => "3/2/B/5"
             emptyString                | print "" => ""
+            bitsField                  | bits 0x0000000600000001 35:32 => 6
+            bitsOne                    | bits 0x2000 13 => 1
+            bitsAll                    | bits -1 63:0 => 0xffffffffffffffff
             """)
     void passes(String name, String script) {
         String s = script.replace("\\n", "\n").replace("$k2", "00");
