@@ -67,6 +67,15 @@ public final class Args {
         return next < positional.size();
     }
 
+    /** True if the next positional argument is one of these literal words (case-insensitive). */
+    public boolean peekIs(String... words) {
+        if (!hasNext()) return false;
+        String lit = positional.get(next).literal();
+        if (lit == null) return false;
+        for (String w : words) if (w.equalsIgnoreCase(lit)) return true;
+        return false;
+    }
+
     /** True if option {@code key=} was given (and not yet consumed). */
     public boolean has(String key) {
         return options.containsKey(key);

@@ -42,6 +42,15 @@ final class CoreStatements {
                         return Value.hex(width == 64 ? x : x & ((1L << width) - 1));
                     };
                 }));
+        r.register(Statement.of("expect-violation", "expect-violation [CHECK]",
+                "declares that the end-of-script check CHECK (default invariants) must find a violation: for scripts that"
+                        + " deliberately break the flush rules", a -> {
+                    String check = a.hasNext() ? a.keyword("CHECK", "invariants") : "invariants";
+                    return s -> {
+                        s.expectViolationAtEnd(check);
+                        return Value.VOID;
+                    };
+                }));
         r.register(Statement.of("hex", "hex N", "returns the number N, printed in 0x-hex", a -> {
             Arg<Long> n = a.num("N");
             return s -> Value.hex(n.get(s));

@@ -129,6 +129,14 @@ public final class Interpreter {
                 } catch (RuntimeException e) {
                     problem = e instanceof Outcome o ? o.outcomeName() + ": " + e.getMessage() : e.toString();
                 }
+                if (session.violationExpectedAtEnd(c.name())) {
+                    listener.check(c.name() + " (violation expected)", problem == null ? "no violation found, but the script expects one" : null);
+                    if (problem == null) {
+                        return finish(listener, new Result(EXIT_FAILED, count, 0,
+                                "end of script: " + c.name() + ": no violation found, but the script expects one", session));
+                    }
+                    continue;
+                }
                 listener.check(c.name(), problem);
                 if (problem != null) {
                     return finish(listener, new Result(EXIT_FAILED, count, 0, "end of script: " + c.name() + ": " + problem, session));

@@ -18,6 +18,7 @@ public final class Session {
     private final MachineConfig config;
     private final Map<String, Value> bindings = new LinkedHashMap<>();
     private final Map<Class<?>, Object> state = new HashMap<>();
+    private final java.util.Set<String> expectedViolations = new java.util.TreeSet<>();
     private int line;
 
     public Session(MachineConfig config) {
@@ -35,6 +36,18 @@ public final class Session {
 
     void setLine(int line) {
         this.line = line;
+    }
+
+    /**
+     * Declares that the end-of-script check {@code check} must find a violation: the script
+     * deliberately breaks a rule (the flush rules) and leaves the machine that way.
+     */
+    public void expectViolationAtEnd(String check) {
+        expectedViolations.add(check);
+    }
+
+    public boolean violationExpectedAtEnd(String check) {
+        return expectedViolations.contains(check);
     }
 
     /** The value bound to {@code name}. */
