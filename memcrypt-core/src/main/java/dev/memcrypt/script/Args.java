@@ -20,6 +20,7 @@ public final class Args {
     private final List<Token> all;
     private final List<Token> positional = new ArrayList<>();
     private final Map<String, Token> options = new LinkedHashMap<>();
+    private final List<Token> secrets = new ArrayList<>();
     private int next;
 
     Args(int line, Statement statement, List<Token> tokens) {
@@ -131,6 +132,27 @@ public final class Args {
         Token t = options.remove(key);
         if (t == null) return Arg.constant(null);
         return bytesArg(key + "=", t.optionValue());
+    }
+
+    /**
+     * Option {@code key=BYTES} holding key material: like {@link #optBytes}, and its literal value
+     * is shown as {@code ***} wherever the statement is echoed (run log, JSON, failures).
+     */
+    public Arg<byte[]> optSecretBytes(String key) {
+        Token t = options.get(key);
+        if (t != null && t.isLiteral()) secrets.add(t);
+        return optBytes(key);
+    }
+
+    /** Tokens whose literal values must not be echoed (see {@link #optSecretBytes}). */
+    List<Token> secrets() {
+        return List.copyOf(secrets);
+    }
+
+    /** Option {@code key=BYTES} that must be given. */
+    public Arg<byte[]> requiredBytes(String key) {
+        if (!options.containsKey(key)) throw error("missing " + key + "=");
+        return optBytes(key);
     }
 
     /** A word from a fixed set (case-insensitive; returned in the spelling of {@code choices}). */

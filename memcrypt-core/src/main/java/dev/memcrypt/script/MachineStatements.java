@@ -100,8 +100,8 @@ final class MachineStatements {
                     Arg<Long> keyId = a.requiredOption("keyid", v -> Args.range("keyid=", Args.toNum(v), 0, 0xffff));
                     Arg<Integer> cmd = a.requiredOption("cmd", MachineStatements::command);
                     Arg<Integer> alg = a.requiredOption("alg", MachineStatements::algorithm);
-                    Arg<byte[]> key = a.optBytes("key");
-                    Arg<byte[]> tweak = a.optBytes("tweak");
+                    Arg<byte[]> key = a.optSecretBytes("key");
+                    Arg<byte[]> tweak = a.optSecretBytes("tweak");
                     return s -> {
                         byte[] k = key.get(s);
                         byte[] t = tweak.get(s);
@@ -171,6 +171,15 @@ final class MachineStatements {
             Arg<Long> len = a.num("LEN", 0, Literals.MAX_BYTES);
             return s -> Value.bytes(machine(s).dram().read(pa.get(s), (int) (long) len.get(s)));
         }));
+        r.register(Statement.of("dram write", "dram write PA DATA",
+                "writes raw bytes into DRAM at PA, bypassing caches and encryption (an attacker with the DIMM)", a -> {
+                    Arg<Long> pa = a.num("PA");
+                    Arg<byte[]> data = a.bytes("DATA");
+                    return s -> {
+                        machine(s).dram().write(pa.get(s), data.get(s));
+                        return Value.VOID;
+                    };
+                }));
         r.register(Statement.of("cpu offline", "cpu offline N", "takes cpu N offline (the package loses power, and its key table, with its last cpu)", a -> {
             Arg<Long> n = a.num("N", 0, 16383);
             return s -> {
@@ -232,7 +241,7 @@ final class MachineStatements {
             };
         }));
         r.register(Statement.of("keytable show", "keytable show [package=P]",
-                "the key table of package P (default 0): mode and generation of every programmed KeyID, never key bytes", a -> {
+                "the key table of package P (default 0): mode (KEY, NO_ENCRYPT) and generation of each KeyID not on the TME key; never key bytes", a -> {
                     Arg<Long> pkg = a.optNum("package", 0, 63, 0L);
                     return s -> {
                         Machine m = machine(s);
@@ -241,15 +250,40 @@ final class MachineStatements {
                         CpuPackage cp = m.pkg((int) p);
                         KeyTable kt = cp.keyTable();
                         StringBuilder sb = new StringBuilder("package " + p + (cp.powered() ? "" : " (powered off)") + "\n");
-                        int shown = 0;
                         for (int k = 1; k < kt.size() && k <= m.maxKeyId(); k++) {
                             KeyTable.Entry e = kt.get(k);
-                            if (e.mode() == KeyTable.Mode.TME && e.generation() == 0) continue;
+                            if (e.mode() == KeyTable.Mode.TME) continue;
                             sb.append(String.format("keyid %d %s generation %d%n", k, e.mode(), e.generation()));
-                            shown++;
                         }
-                        if (shown == 0) sb.append("no KeyID programmed\n");
+                        sb.append("other KeyIDs: TME key\n");
                         return Value.str(sb.toString());
+                    };
+                }));
+        r.register(Statement.of("xts-lines", "xts-lines key=HEX16 tweak=HEX16 PA DATA",
+                "AES-XTS-128 line-mode ciphertext of DATA (whole 64-byte lines) at physical address PA, computed by the"
+                        + " reference engine apart from the machine (tweak = PA as a little-endian 128-bit number, no salt)", a -> {
+                    if (!a.has("key") || !a.has("tweak")) throw a.error("missing " + (a.has("key") ? "tweak=" : "key="));
+                    Arg<byte[]> key = a.optSecretBytes("key");
+                    Arg<byte[]> tweak = a.optSecretBytes("tweak");
+                    Arg<Long> pa = a.num("PA");
+                    Arg<byte[]> data = a.bytes("DATA");
+                    return s -> {
+                        byte[] k = key.get(s);
+                        byte[] t = tweak.get(s);
+                        byte[] d = data.get(s);
+                        long p = pa.get(s);
+                        if (k == null || k.length != 16) throw new IllegalArgumentException("key= must be 16 bytes");
+                        if (t == null || t.length != 16) throw new IllegalArgumentException("tweak= must be 16 bytes");
+                        if (d.length == 0 || d.length % 64 != 0) throw new IllegalArgumentException("DATA must be whole 64-byte lines, got " + d.length + " bytes");
+                        if ((p & 63) != 0) throw new IllegalArgumentException(String.format("PA 0x%x is not line-aligned", p));
+                        try (dev.memcrypt.crypto.XtsKey xk = dev.memcrypt.crypto.XtsKey.of(k, t)) {
+                            byte[] out = new byte[d.length];
+                            dev.memcrypt.crypto.XtsEngine.java().encryptLines(xk, dev.memcrypt.crypto.LineTweak.NONE, p, d, 0, out, 0, d.length / 64);
+                            return Value.bytes(out);
+                        } finally {
+                            java.util.Arrays.fill(k, (byte) 0);
+                            java.util.Arrays.fill(t, (byte) 0);
+                        }
                     };
                 }));
         r.register(Statement.of("check", "check", "runs the invariant checker now; INVARIANT_VIOLATION when a rule is broken", a -> s -> {

@@ -128,7 +128,22 @@ public final class Parser {
         if (action == null) throw new IllegalStateException(st.name() + ".compile returned null");
         args.end();
         if (bind != null) bound.add(bind);
-        return new Script.Line(no, lx.text(), bind, st, action, expected);
+        return new Script.Line(no, masked(lx, args.secrets()), bind, st, action, expected);
+    }
+
+    /** The line's text with the values of secret options replaced by {@code ***}. */
+    private static String masked(Lexer.Line lx, List<Token> secrets) {
+        if (secrets.isEmpty()) return lx.text();
+        int base = lx.tokens().getFirst().column();
+        StringBuilder sb = new StringBuilder(lx.text());
+        List<Token> sorted = new ArrayList<>(secrets);
+        sorted.sort((a, b) -> Integer.compare(b.column(), a.column()));
+        for (Token t : sorted) {
+            int start = t.column() - base + t.optionKey().length() + 1;
+            int end = t.column() - base + t.raw().length();
+            sb.replace(start, end, "***");
+        }
+        return sb.toString();
     }
 
     private String suggestion(String w) {
