@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memcrypt.script.Interpreter;
 import dev.memcrypt.script.ScriptSyntaxException;
+import dev.memcrypt.script.Statement;
+import dev.memcrypt.script.StatementRegistry;
 import dev.memcrypt.script.TextReporter;
 import dev.memcrypt.script.Value;
 import java.io.IOException;
@@ -35,8 +37,11 @@ public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "the script, or - for standard input")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "the script, or - for standard input")
     String file;
+
+    @Option(names = "--list-statements", description = "print every statement's usage and summary, and exit")
+    boolean list;
 
     @Option(names = "--json", description = "one JSON record per statement on standard output")
     boolean json;
@@ -51,6 +56,19 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (list) {
+            for (Statement st : StatementRegistry.standard().all()) {
+                out.println(st.usage());
+                out.println("    " + st.summary());
+            }
+            out.flush();
+            return 0;
+        }
+        if (file == null) {
+            err.println("memcrypt run: missing FILE (a script, or - for standard input)");
+            err.flush();
+            return Interpreter.EXIT_SYNTAX;
+        }
         String source = file.equals("-") ? "<stdin>" : file;
         String text;
         try {

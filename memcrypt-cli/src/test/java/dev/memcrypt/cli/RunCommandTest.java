@@ -127,6 +127,22 @@ class RunCommandTest {
     }
 
     @Test
+    void listStatements() {
+        Out r = memcrypt("run", "--list-statements");
+        assertEquals(0, r.exit());
+        for (String name : new String[] {"cpuid", "rdmsr", "wrmsr", "pconfig", "pstore", "pload", "clflush", "wbinvd", "dram", "cpu offline", "cpu online"}) {
+            assertTrue(r.out().contains("\n" + name + " ") || r.out().startsWith(name + " "), name);
+        }
+    }
+
+    @Test
+    void missingFileArgumentExit2() {
+        Out r = memcrypt("run");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("missing FILE"), r.err());
+    }
+
+    @Test
     void unreadableFileExit2() {
         Out r = memcrypt("run", "/nonexistent/x.mc");
         assertEquals(2, r.exit());

@@ -46,7 +46,7 @@ final class MachineStatements {
     }
 
     static Machine machine(Session s) {
-        return s.state(Machine.class, () -> Machine.powerOn(s.config()));
+        return s.machine();
     }
 
     static Core core(Session s, long cpu) {
@@ -319,7 +319,7 @@ final class MachineStatements {
     }
 
     private static String finalInvariants(Session s) {
-        return s.existingState(Machine.class).map(MachineStatements::invariantProblem).orElse(null);
+        return s.machineIfOn().map(MachineStatements::invariantProblem).orElse(null);
     }
 
     /** Key-table locks taken by {@code keytable hold}, by package. */

@@ -29,6 +29,16 @@ public final class Session {
         return config;
     }
 
+    /** The machine, powered on with {@link #config()} the first time a statement needs it. */
+    public dev.memcrypt.hw.Machine machine() {
+        return state(dev.memcrypt.hw.Machine.class, () -> dev.memcrypt.hw.Machine.powerOn(config));
+    }
+
+    /** The machine if a statement has powered it on. */
+    public Optional<dev.memcrypt.hw.Machine> machineIfOn() {
+        return existingState(dev.memcrypt.hw.Machine.class);
+    }
+
     /** The line now running (for messages of statements). */
     public int line() {
         return line;
