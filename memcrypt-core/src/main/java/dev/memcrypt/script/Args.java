@@ -138,10 +138,11 @@ public final class Args {
      * Option {@code key=BYTES} holding key material: like {@link #optBytes}, and its literal value
      * is shown as {@code ***} wherever the statement is echoed (run log, JSON, failures).
      */
-    public Arg<byte[]> optSecretBytes(String key) {
-        Token t = options.get(key);
-        if (t != null && t.isLiteral()) secrets.add(t);
-        return optBytes(key);
+    public Arg<byte[]> optSecretBytes(String key, int minLen, int maxLen) {
+        Token t = options.remove(key);
+        if (t == null) return Arg.constant(null);
+        if (t.isLiteral()) secrets.add(t);
+        return bytesArg(key + "=", t.optionValue(), minLen, maxLen);
     }
 
     /** Tokens whose literal values must not be echoed (see {@link #optSecretBytes}). */
@@ -227,11 +228,22 @@ public final class Args {
     }
 
     private Arg<byte[]> bytesArg(String what, Token t) {
+        return bytesArg(what, t, 0, Literals.MAX_BYTES);
+    }
+
+    private Arg<byte[]> bytesArg(String what, Token t, int minLen, int maxLen) {
+        Function<Session, byte[]> f = s -> {
+            byte[] b = toBytes(t, s);
+            if (minLen == maxLen && b.length != minLen) throw new IllegalArgumentException(b.length + " bytes, need exactly " + minLen);
+            if (b.length > maxLen) throw new IllegalArgumentException(b.length + " bytes, at most " + maxLen + " allowed");
+            if (b.length < minLen) throw new IllegalArgumentException(b.length + " bytes, at least " + minLen + " needed");
+            return b;
+        };
         if (t.isLiteral()) {
-            byte[] b = apply(what, v -> toBytes(t, null), null);
+            byte[] b = apply(what, v -> f.apply(null), null);
             return Arg.constant(b);
         }
-        return s -> apply(what, v -> toBytes(t, s), null);
+        return s -> apply(what, v -> f.apply(s), null);
     }
 
     /** Terms joined by unquoted '+': quoted text (UTF-8), $NAME (bytes, or a string's UTF-8), hex[*N]. */

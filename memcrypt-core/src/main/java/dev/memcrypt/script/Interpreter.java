@@ -123,6 +123,7 @@ public final class Interpreter {
         }
         if (finalChecks) {
             for (StatementRegistry.FinalCheck c : registry.finalChecks()) {
+                if (!c.applies().test(session)) continue;
                 String problem;
                 try {
                     problem = c.check().apply(session);

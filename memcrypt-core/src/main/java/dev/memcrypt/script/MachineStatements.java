@@ -100,13 +100,11 @@ final class MachineStatements {
                     Arg<Long> keyId = a.requiredOption("keyid", v -> Args.range("keyid=", Args.toNum(v), 0, 0xffff));
                     Arg<Integer> cmd = a.requiredOption("cmd", MachineStatements::command);
                     Arg<Integer> alg = a.requiredOption("alg", MachineStatements::algorithm);
-                    Arg<byte[]> key = a.optSecretBytes("key");
-                    Arg<byte[]> tweak = a.optSecretBytes("tweak");
+                    Arg<byte[]> key = a.optSecretBytes("key", 0, KeyProgram.KEY_FIELD);
+                    Arg<byte[]> tweak = a.optSecretBytes("tweak", 0, KeyProgram.KEY_FIELD);
                     return s -> {
                         byte[] k = key.get(s);
                         byte[] t = tweak.get(s);
-                        if (k != null && k.length > KeyProgram.KEY_FIELD) throw new IllegalArgumentException("key= longer than the 64-byte key field");
-                        if (t != null && t.length > KeyProgram.KEY_FIELD) throw new IllegalArgumentException("tweak= longer than the 64-byte key field");
                         byte[] prog = KeyProgram.build((int) (long) keyId.get(s), cmd.get(s), alg.get(s), 0, k, t);
                         try {
                             long c = cpu.get(s);
@@ -263,8 +261,8 @@ final class MachineStatements {
                 "AES-XTS-128 line-mode ciphertext of DATA (whole 64-byte lines) at physical address PA, computed by the"
                         + " reference engine apart from the machine (tweak = PA as a little-endian 128-bit number, no salt)", a -> {
                     if (!a.has("key") || !a.has("tweak")) throw a.error("missing " + (a.has("key") ? "tweak=" : "key="));
-                    Arg<byte[]> key = a.optSecretBytes("key");
-                    Arg<byte[]> tweak = a.optSecretBytes("tweak");
+                    Arg<byte[]> key = a.optSecretBytes("key", 16, 16);
+                    Arg<byte[]> tweak = a.optSecretBytes("tweak", 16, 16);
                     Arg<Long> pa = a.num("PA");
                     Arg<byte[]> data = a.bytes("DATA");
                     return s -> {
@@ -291,7 +289,7 @@ final class MachineStatements {
             if (problem != null) throw new InvariantViolation(problem);
             return Value.VOID;
         }));
-        r.finalCheck("invariants", MachineStatements::finalInvariants);
+        r.finalCheck("invariants", s -> s.machineIfOn().isPresent(), MachineStatements::finalInvariants);
     }
 
     static Value.Status status(PconfigResult r) {

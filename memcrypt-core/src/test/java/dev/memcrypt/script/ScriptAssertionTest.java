@@ -105,7 +105,7 @@ class ScriptAssertionTest {
 
     @Test
     void finalCheckFailureIsExit1() {
-        StatementRegistry reg = ScriptHarness.testRegistry().finalCheck("invariants", s -> "line 0x40 stale");
+        StatementRegistry reg = ScriptHarness.testRegistry().finalCheck("invariants", s -> true, s -> "line 0x40 stale");
         ScriptHarness.Run r = ScriptHarness.run(new Interpreter(reg), "f.mc", "num 1\n", false);
         assertEquals(1, r.exit());
         assertEquals("[line 1] num 1 -> 1\n[end] invariants -> VIOLATED: line 0x40 stale\n", r.out());
