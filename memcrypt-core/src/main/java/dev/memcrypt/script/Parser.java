@@ -131,8 +131,16 @@ public final class Parser {
         return new Script.Line(no, masked(lx, args.secrets()), bind, st, action, expected);
     }
 
-    /** The line's text with the values of secret options replaced by {@code ***}. */
+    /** key=HEX / tweak=HEX inside words and strings (mktme payloads): key material, never echoed. */
+    private static final java.util.regex.Pattern KEY_MATERIAL =
+            java.util.regex.Pattern.compile("\\b(key|tweak)=(0x)?[0-9a-fA-F_:]{8,}");
+
+    /** The line's text with the values of secret options and key=HEX material replaced by {@code ***}. */
     private static String masked(Lexer.Line lx, List<Token> secrets) {
+        return KEY_MATERIAL.matcher(maskTokens(lx, secrets)).replaceAll("$1=***");
+    }
+
+    private static String maskTokens(Lexer.Line lx, List<Token> secrets) {
         if (secrets.isEmpty()) return lx.text();
         int base = lx.tokens().getFirst().column();
         StringBuilder sb = new StringBuilder(lx.text());

@@ -1,0 +1,75 @@
+package dev.memcrypt.script;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** keyctl, as and clock advance in scripts (the kernel statements provider, found through ServiceLoader). */
+class KernelStatementsTest {
+    static ScriptHarness.Run run(String script) {
+        return ScriptHarness.run(Interpreter.standard(), "k.mc", script, false);
+    }
+
+    @Test
+    void providerIsRegistered() {
+        StatementRegistry r = StatementRegistry.standard();
+        assertTrue(r.get("keyctl") != null && r.get("as") != null && r.get("clock advance") != null);
+    }
+
+    @Test
+    void asSyntaxErrors() {
+        ScriptHarness.Run r = run("num 1\nas\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().startsWith("k.mc:2: syntax error: as: missing credentials"), r.err());
+        r = run("as uid=abc\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("as: bad uid: abc"), r.err());
+        r = run("as gid=5\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("credentials need uid=N"), r.err());
+        r = run("as uid=5 caps=CAP_NOPE\n");
+        assertEquals(2, r.exit());
+    }
+
+    @Test
+    void keyctlNeedsACommand() {
+        ScriptHarness.Run r = run("keyctl\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("keyctl: missing COMMAND"), r.err());
+    }
+
+    @Test
+    void keyctlOutcomes() {
+        ScriptHarness.Run r = run("""
+                k = keyctl add user u1 hello @u
+                keyctl print $k => "hello"
+                keyctl read 999999 => ENOKEY
+                keyctl frobnicate => EXIT_2
+                keyctl timeout $k 10
+                clock advance 11
+                keyctl print $k => EKEYEXPIRED
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void unassertedKeyctlFailureIsExit1WithErrno() {
+        ScriptHarness.Run r = run("keyctl read 999999\n");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("k.mc:1: FAIL: keyctl read 999999: unexpected ENOKEY: keyctl_read_alloc: Required key not available"), r.err());
+    }
+
+    @Test
+    void credentialsSwitchAndComeBack() {
+        ScriptHarness.Run r = run("""
+                as uid=1000
+                k = keyctl add user mine data @u
+                as uid=2000
+                keyctl print $k => EACCES
+                as uid=1000
+                keyctl print $k => "data"
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+}
