@@ -59,11 +59,12 @@ class ScriptAssertionTest {
             valueWhenFaultExpected     | num 5 => #GP               | expected #GP, got 5
             wrongStatus                | status SUCCESS => INVALID_KEYID | expected INVALID_KEYID, got SUCCESS
             wrongNumber                | num 5 => 6                 | expected 6, got 5
-            wrongBytes                 | bytes 0011 => 0012         | expected 0012, got 0011
+            wrongBytes                 | bytes 0011 => 0012         | expected 0012, got 0011 (first difference at byte 1: expected 12, got 11)
             wrongString                | print a => "b"             | expected "b", got "a"
             negationFails              | bytes 00 => !00            | expected !00, got 00
             negationNeverMatchesFault  | fault '#GP' => !#UD          | expected !#UD, got #GP
-            bytesLengthDiffers         | bytes 0000 => 00           | expected 00, got 0000
+            bytesLengthDiffers         | bytes 0000 => 00           | expected 00, got 0000 (2 bytes, expected 1)
+            multilineStringOneLine     | print "a\\nb" => "a"       | expected "a", got "a\\nb"
             """)
     void failsWithExit1(String name, String script, String why) {
         ScriptHarness.Run r = ScriptHarness.run("num 1\n" + script + "\nnum 2\n");
