@@ -55,7 +55,11 @@ public final class Args {
 
     /** The argument words expanded to strings when the statement runs (keyctl-style argv); consumes everything. */
     public Arg<List<String>> argv() {
-        List<Token> ts = tokens();
+        return argv(tokens());
+    }
+
+    /** These words (from {@link #tokens()}) expanded to strings when the statement runs. */
+    public Arg<List<String>> argv(List<Token> ts) {
         return s -> {
             List<String> out = new ArrayList<>(ts.size());
             for (Token t : ts) out.add(expand(t, s));
@@ -125,6 +129,31 @@ public final class Args {
     public Arg<byte[]> bytes(String what) {
         if (!hasNext()) throw error("missing " + what);
         return bytesArg(what, positional.get(next++));
+    }
+
+    /** A given word (from {@link #tokens()}) as bytes, checked like {@link #bytes(String)}. */
+    public Arg<byte[]> bytes(String what, Token t) {
+        return bytesArg(what, t);
+    }
+
+    /**
+     * Flags as C writes them: names joined with {@code |} ({@code PROT_READ|PROT_WRITE}), numbers
+     * allowed among them, {@code 0} for none. Unknown names are syntax errors listing the known ones.
+     */
+    public Arg<Long> flags(String what, Map<String, Long> names) {
+        return positional(what, v -> flagValue(v, names));
+    }
+
+    static long flagValue(Value v, Map<String, Long> names) {
+        if (v instanceof Value.Num n) return n.value();
+        long out = 0;
+        for (String part : v.text().split("\\|", -1)) {
+            Long f = names.get(part);
+            if (f != null) out |= f;
+            else if (Literals.isNumber(part)) out |= Literals.number(part);
+            else throw new IllegalArgumentException("unknown flag '" + part + "' (known: " + String.join(" ", names.keySet()) + ")");
+        }
+        return out;
     }
 
     /** Option {@code key=BYTES}; null when absent. */

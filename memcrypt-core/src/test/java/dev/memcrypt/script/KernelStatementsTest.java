@@ -54,6 +54,20 @@ class KernelStatementsTest {
     }
 
     @Test
+    void keyctlStandardInput() {
+        ScriptHarness.Run r = run("""
+                k = keyctl padd user piped @u < "from stdin"
+                keyctl print $k => "from stdin"
+                keyctl pupdate $k < 6e6577
+                keyctl print $k => "new"
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        r = run("keyctl padd user x @u < a b\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("'<' must be followed by exactly one DATA word"), r.err());
+    }
+
+    @Test
     void unassertedKeyctlFailureIsExit1WithErrno() {
         ScriptHarness.Run r = run("keyctl read 999999\n");
         assertEquals(1, r.exit());

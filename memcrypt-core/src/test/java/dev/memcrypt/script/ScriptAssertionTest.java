@@ -116,6 +116,25 @@ class ScriptAssertionTest {
     }
 
     @Test
+    void flagsLikeC() {
+        StatementRegistry reg = ScriptHarness.testRegistry();
+        java.util.Map<String, Long> prot = new java.util.LinkedHashMap<>();
+        prot.put("PROT_NONE", 0L);
+        prot.put("PROT_READ", 1L);
+        prot.put("PROT_WRITE", 2L);
+        reg.register(Statement.of("prot", "prot FLAGS", "test", a -> {
+            Arg<Long> f = a.flags("FLAGS", prot);
+            return s -> Value.hex(f.get(s));
+        }));
+        Interpreter in = new Interpreter(reg);
+        ScriptHarness.Run r = ScriptHarness.run(in, "f.mc", "prot PROT_READ|PROT_WRITE => 3\nprot PROT_NONE => 0\nprot PROT_READ|0x8 => 9\nx = num 2\nprot $x => 2\n", false);
+        assertEquals(0, r.exit(), r.err());
+        r = ScriptHarness.run(in, "f.mc", "prot PROT_READ|PROT_EXEC\n", false);
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("unknown flag 'PROT_EXEC' (known: PROT_NONE PROT_READ PROT_WRITE)"), r.err());
+    }
+
+    @Test
     void emptyScriptPasses() {
         ScriptHarness.Run r = ScriptHarness.run("# nothing\n\n");
         assertEquals(0, r.exit());

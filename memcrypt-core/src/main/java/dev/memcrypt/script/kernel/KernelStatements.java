@@ -39,12 +39,22 @@ public final class KernelStatements implements StatementProvider {
 
     @Override
     public void register(StatementRegistry r) {
-        r.register(Statement.of("keyctl", "keyctl COMMAND ARG... (keyutils' syntax, e.g. keyctl add mktme k \"type=cpu algorithm=aes-xts-128\" @u)",
+        r.register(Statement.of("keyctl", "keyctl COMMAND ARG... [< DATA] (keyutils' syntax, e.g. keyctl add mktme k \"type=cpu algorithm=aes-xts-128\" @u)",
                 "runs keyctl as the current task: its output (a number when it is one, e.g. a key serial); a failure is the"
                         + " errno keyctl reports (=> ENOKEY, => EACCES)", a -> {
-                    if (!a.hasNext() && a.tokens().isEmpty()) throw a.error("missing COMMAND");
-                    Arg<List<String>> argv = a.argv();
-                    return s -> keyctl(ScriptKernel.of(s), argv.get(s));
+                    List<Token> ts = a.tokens();
+                    if (ts.isEmpty()) throw a.error("missing COMMAND");
+                    Arg<byte[]> stdin = Arg.constant(new byte[0]);
+                    int lt = -1;
+                    for (int i = 0; i < ts.size(); i++) if (ts.get(i).is("<")) lt = i;
+                    if (lt >= 0) {
+                        if (lt != ts.size() - 2) throw a.error("'<' must be followed by exactly one DATA word, at the end");
+                        stdin = a.bytes("standard input after '<'", ts.get(lt + 1));
+                        ts = ts.subList(0, lt);
+                    }
+                    Arg<List<String>> argv = a.argv(ts);
+                    Arg<byte[]> in = stdin;
+                    return s -> keyctl(ScriptKernel.of(s), argv.get(s), in.get(s));
                 }));
         r.register(Statement.of("as", "as root | as uid=N [gid=N] [groups=A,B] [caps=CAP_X,CAP_Y|all|none]",
                 "switches the credentials (and task, with its keyrings) of the statements that follow", a -> {
@@ -75,10 +85,10 @@ public final class KernelStatements implements StatementProvider {
         }));
     }
 
-    static Value keyctl(ScriptKernel k, List<String> argv) {
+    static Value keyctl(ScriptKernel k, List<String> argv, byte[] stdin) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int rc = k.keyctl().run(k.current(), argv, new ByteArrayInputStream(new byte[0]),
+        int rc = k.keyctl().run(k.current(), argv, new ByteArrayInputStream(stdin),
                 new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
         String out = o.toString(StandardCharsets.UTF_8);
         String err = e.toString(StandardCharsets.UTF_8).strip();
