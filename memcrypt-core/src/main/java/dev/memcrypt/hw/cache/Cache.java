@@ -19,6 +19,7 @@ public final class Cache {
     final int sets;
     final int ways;
     final int setMask;
+    final int waysShift;
     final long[] tag;
     final byte[] state;
     final long[] stamp;
@@ -39,6 +40,8 @@ public final class Cache {
         this.sets = lines / ways;
         if (sets * ways * LINE != bytes || Integer.bitCount(sets) != 1) throw new IllegalArgumentException("cache geometry " + bytes + "/" + ways);
         this.setMask = sets - 1;
+        this.waysShift = Integer.numberOfTrailingZeros(ways);
+        if (1 << waysShift != ways) throw new IllegalArgumentException("ways must be a power of two: " + ways);
         tag = new long[lines];
         java.util.Arrays.fill(tag, -1L);
         state = new byte[lines];
@@ -60,14 +63,14 @@ public final class Cache {
 
     /** The slot holding {@code line}, or -1. */
     int find(long line) {
-        int b = ((int) line & setMask) * ways;
+        int b = ((int) line & setMask) << waysShift;
         for (int i = b, e = b + ways; i < e; i++) if (tag[i] == line) return i;
         return -1;
     }
 
     /** A slot for {@code line}: an invalid way if any, else the least recently used. */
     int victim(long line) {
-        int b = ((int) line & setMask) * ways;
+        int b = ((int) line & setMask) << waysShift;
         int best = b;
         long bs = Long.MAX_VALUE;
         for (int i = b, e = b + ways; i < e; i++) {
@@ -85,7 +88,7 @@ public final class Cache {
      * victim is an invalid way if any, else the least recently used one.
      */
     int lookup(long line) {
-        int b = ((int) line & setMask) * ways;
+        int b = ((int) line & setMask) << waysShift;
         int victim = b;
         long best = Long.MAX_VALUE;
         boolean free = false;
@@ -111,11 +114,11 @@ public final class Cache {
     /** Installs {@code line} in the invalid slot {@code s}. */
     void put(int s, long line) {
         tag[s] = line;
-        setCount[s / ways]++;
+        setCount[s >>> waysShift]++;
     }
 
     void drop(int s) {
-        if (tag[s] != -1) setCount[s / ways]--;
+        if (tag[s] != -1) setCount[s >>> waysShift]--;
         tag[s] = -1;
         state[s] = I;
         sharers[s] = 0;

@@ -66,6 +66,8 @@ public final class CacheSystem {
             l1[i] = new Cache(l1Bytes, l1Ways);
             pkgOf[i] = i / coresPerPackage;
         }
+        coreBit = new long[n];
+        for (int i = 0; i < n; i++) coreBit[i] = 1L << ((i % coresPerPackage) & 63);
         llc = new Cache[packages];
         for (int p = 0; p < packages; p++) llc[p] = new Cache(llcBytes, llcWays);
         this.mc = mc;
@@ -80,8 +82,11 @@ public final class CacheSystem {
         return llc[pkg];
     }
 
-    private static long bit(int core, int cpp) {
-        return 1L << ((core % cpp) & 63);
+    /** Sharer-mask bit of each core: its index within the package, modulo 64. */
+    private final long[] coreBit;
+
+    private long bit(int core, int cppIgnored) {
+        return coreBit[core];
     }
 
     // ---------------------------------------------------------------- core protocol
