@@ -42,7 +42,19 @@ public final class MemoryBench {
 
     /** A machine with KeyID 1 programmed and {@code pages} pages mapped at VA_BASE under it on cpu 0. */
     public static Mmu setup(int pages, int tableKeyId) {
-        Machine m = Machine.powerOn(MachineConfig.defaults());
+        return setup(pages, tableKeyId, "");
+    }
+
+    /** As {@link #setup(int, int)} on the default machine changed by "key=value ..." options. */
+    public static Mmu setup(int pages, int tableKeyId, String options) {
+        MachineConfig cfg = MachineConfig.defaults();
+        for (String o : options.strip().split("\\s+")) {
+            if (o.isEmpty()) continue;
+            int i = o.indexOf('=');
+            if (i < 0) throw new IllegalArgumentException("option '" + o + "' is not key=value");
+            cfg = cfg.with(o.substring(0, i), o.substring(i + 1));
+        }
+        Machine m = Machine.powerOn(cfg);
         byte[] k1 = new byte[16], k2 = new byte[16];
         for (int i = 0; i < 16; i++) {
             k1[i] = (byte) (i + 1);
