@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             DemoCommand.class,
             RunCommand.class,
+            KeyctlCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
