@@ -178,22 +178,31 @@ final class MachineStatements {
                         return Value.VOID;
                     };
                 }));
-        r.register(Statement.of("cpu offline", "cpu offline N", "takes cpu N offline (the package loses power, and its key table, with its last cpu)", a -> {
-            Arg<Long> n = a.num("N", 0, 16383);
-            return s -> {
-                core(s, n.get(s));
-                machine(s).cpuOffline((int) (long) n.get(s));
-                return Value.VOID;
-            };
-        }));
-        r.register(Statement.of("cpu online", "cpu online N", "brings cpu N online", a -> {
-            Arg<Long> n = a.num("N", 0, 16383);
-            return s -> {
-                core(s, n.get(s));
-                machine(s).cpuOnline((int) (long) n.get(s));
-                return Value.VOID;
-            };
-        }));
+        r.register(Statement.of("cpu offline", "cpu offline N",
+                "takes cpu N offline (the package loses power, and its key table, with its last cpu); through the kernel's hotplug"
+                        + " callbacks once a kernel is booted", a -> {
+                    Arg<Long> n = a.num("N", 0, 16383);
+                    return s -> {
+                        int cpu = (int) (long) n.get(s);
+                        core(s, cpu);
+                        var k = dev.memcrypt.script.kernel.ScriptKernel.ifBooted(s);
+                        if (k.isPresent()) k.get().kernel().cpuOffline(cpu);
+                        else machine(s).cpuOffline(cpu);
+                        return Value.VOID;
+                    };
+                }));
+        r.register(Statement.of("cpu online", "cpu online N",
+                "brings cpu N online; once a kernel is booted its mktme hotplug callback may refuse (EPERM, ENOKEY)", a -> {
+                    Arg<Long> n = a.num("N", 0, 16383);
+                    return s -> {
+                        int cpu = (int) (long) n.get(s);
+                        core(s, cpu);
+                        var k = dev.memcrypt.script.kernel.ScriptKernel.ifBooted(s);
+                        if (k.isPresent()) k.get().kernel().cpuOnline(cpu);
+                        else machine(s).cpuOnline(cpu);
+                        return Value.VOID;
+                    };
+                }));
         r.register(Statement.of("cpl", "cpl [cpu=N] LEVEL", "sets the current privilege level of cpu N (0..3)", a -> {
             Arg<Long> cpu = cpu(a);
             Arg<Long> level = a.num("LEVEL", 0, 3);

@@ -32,6 +32,28 @@ class KernelStatementsTest {
         assertEquals(2, r.exit());
     }
 
+    static final String USER_KEY = "k = keyctl add mktme k1 \"type=user algorithm=aes-xts-128 key=00112233445566778899aabbccddeeff tweak=ffeeddccbbaa99887766554433221100\" @u\n";
+
+    @Test
+    void hotplugThroughTheKernelWithoutSavekeysIsEperm() {
+        ScriptHarness.Run r = run(USER_KEY + "cpu offline 3\ncpu offline 2\ncpu online 2 => EPERM\ncheck\n");
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void hotplugThroughTheKernelWithSavekeysReprograms() {
+        ScriptHarness.Run r = run("boot mktme_savekeys\n" + USER_KEY + "cpu offline 3\ncpu offline 2\ncpu online 2\nkeytable show package=1\ncheck\n");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("keyid 1 KEY"), r.out());
+    }
+
+    @Test
+    void bootTwiceIsABadArgument() {
+        ScriptHarness.Run r = run("keyctl show @u\nboot mktme_savekeys\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("boot: bad argument: the kernel is already booted"), r.err());
+    }
+
     @Test
     void keyctlNeedsACommand() {
         ScriptHarness.Run r = run("keyctl\n");

@@ -76,6 +76,15 @@ public final class KernelStatements implements StatementProvider {
                         return Value.str(describe(cred));
                     };
                 }));
+        r.register(Statement.of("boot", "boot [WORD...]",
+                "boots the kernel on the machine with this command line (e.g. boot mktme_savekeys); without it the first kernel"
+                        + " statement boots with an empty one. Returns the boot messages", a -> {
+                    Arg<List<String>> words = a.argv();
+                    return s -> {
+                        ScriptKernel k = ScriptKernel.boot(s, String.join(" ", words.get(s)));
+                        return Value.str(String.join("\n", k.kernel().dmesg()) + "\n");
+                    };
+                }));
         r.register(Statement.of("clock advance", "clock advance SECONDS", "moves the kernel's clock forward (key expiry)", a -> {
             Arg<Long> secs = a.num("SECONDS", 0, 100L * 365 * 24 * 3600);
             return s -> {
