@@ -85,6 +85,10 @@ public final class KernelStatements implements StatementProvider {
                         return Value.str(String.join("\n", k.kernel().dmesg()) + "\n");
                     };
                 }));
+        r.register(Statement.of("dmesg", "dmesg", "the kernel's messages so far (boot, hotplug)", a -> s -> {
+            java.util.List<String> m = ScriptKernel.of(s).kernel().dmesg();
+            return m.isEmpty() ? Value.VOID : Value.str(String.join("\n", m) + "\n");
+        }));
         r.register(Statement.of("clock advance", "clock advance SECONDS", "moves the kernel's clock forward (key expiry)", a -> {
             Arg<Long> secs = a.num("SECONDS", 0, 100L * 365 * 24 * 3600);
             return s -> {
