@@ -27,9 +27,10 @@ public final class Parser {
 
     /** Parses {@code text}; {@code source} names it in messages. Throws {@link ScriptSyntaxException}. */
     public Script parse(String source, String text) {
+        if (text.startsWith("\uFEFF")) text = text.substring(1);
         String[] rows = text.split("\r?\n", -1);
         MachineConfig config = MachineConfig.defaults();
-        boolean sawMachine = false;
+        Script.MachineLine machine = null;
         List<Script.Line> lines = new ArrayList<>();
         Set<String> bound = new HashSet<>();
         for (int i = 0; i < rows.length; i++) {
@@ -38,14 +39,14 @@ public final class Parser {
             List<Token> ts = lx.tokens();
             if (ts.isEmpty()) continue;
             if (ts.getFirst().is("machine")) {
-                if (sawMachine || !lines.isEmpty()) throw new ScriptSyntaxException(no, "machine must be the first statement");
+                if (machine != null || !lines.isEmpty()) throw new ScriptSyntaxException(no, "machine must be the first statement");
                 config = machine(no, ts.subList(1, ts.size()), config);
-                sawMachine = true;
+                machine = new Script.MachineLine(no, lx.text());
                 continue;
             }
             lines.add(statement(no, lx, bound));
         }
-        return new Script(source, config, sawMachine, lines);
+        return new Script(source, config, machine, lines);
     }
 
     private static MachineConfig machine(int no, List<Token> opts, MachineConfig config) {
