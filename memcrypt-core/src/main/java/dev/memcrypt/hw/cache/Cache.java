@@ -1,7 +1,8 @@
 package dev.memcrypt.hw.cache;
 
 /**
- * One set-associative, write-back cache with true LRU (per-set timestamps). Lines are tagged by
+ * One set-associative, write-back cache with true LRU (a per-set recency permutation in one
+ * long for up to 16 ways, timestamps beyond). Lines are tagged by
  * the <em>full</em> line number: the physical address including its KeyID bits, shifted right by
  * 6. The set index comes from the low address bits only, so the same physical line under two
  * KeyIDs lands in the same set as two different lines (SPEC-FACTS §1).
@@ -22,7 +23,10 @@ public final class Cache {
     final int waysShift;
     final long[] tag;
     final byte[] state;
+    /** LRU for more than 16 ways: last-use stamps. */
     final long[] stamp;
+    /** LRU for up to 16 ways: per set, way numbers in 4-bit nibbles from MRU (low) to LRU; unused nibbles 0xf. */
+    final long[] order;
     /** KeyTable entry generation when the line was filled (for the invariant checker). */
     final long[] gen;
     /** LLC only: which cores of the package may hold the line in their L1 (bit = local core % 64). */
@@ -45,7 +49,16 @@ public final class Cache {
         tag = new long[lines];
         java.util.Arrays.fill(tag, -1L);
         state = new byte[lines];
-        stamp = new long[lines];
+        if (ways <= 16) {
+            stamp = null;
+            order = new long[sets];
+            long init = -1L; // 0xf in unused nibbles
+            for (int w = ways - 1; w >= 0; w--) init = (init << 4) | w;
+            java.util.Arrays.fill(order, init);
+        } else {
+            stamp = new long[lines];
+            order = null;
+        }
         gen = new long[lines];
         sharers = new long[lines];
         data = new byte[lines * LINE];
@@ -70,11 +83,15 @@ public final class Cache {
 
     /** A slot for {@code line}: an invalid way if any, else the least recently used. */
     int victim(long line) {
-        int b = ((int) line & setMask) << waysShift;
+        int set = (int) line & setMask;
+        int b = set << waysShift;
+        if (setCount[set] < ways) {
+            for (int i = b, e = b + ways; i < e; i++) if (tag[i] == -1) return i;
+        }
+        if (order != null) return b + ((int) (order[set] >>> (4 * (ways - 1))) & 0xf);
         int best = b;
         long bs = Long.MAX_VALUE;
         for (int i = b, e = b + ways; i < e; i++) {
-            if (tag[i] == -1) return i;
             if (stamp[i] < bs) {
                 bs = stamp[i];
                 best = i;
@@ -84,31 +101,31 @@ public final class Cache {
     }
 
     /**
-     * One pass over the set: the slot holding {@code line} (&gt;= 0), or {@code -(victim + 1)} where
-     * victim is an invalid way if any, else the least recently used one.
+     * The slot holding {@code line} (&gt;= 0), or {@code -(victim + 1)} where victim is an invalid
+     * way if any, else the least recently used one.
      */
     int lookup(long line) {
-        int b = ((int) line & setMask) << waysShift;
-        int victim = b;
-        long best = Long.MAX_VALUE;
-        boolean free = false;
-        for (int i = b, e = b + ways; i < e; i++) {
-            long t = tag[i];
-            if (t == line) return i;
-            if (free) continue;
-            if (t == -1) {
-                victim = i;
-                free = true;
-            } else if (stamp[i] < best) {
-                best = stamp[i];
-                victim = i;
-            }
-        }
-        return -victim - 1;
+        int s = find(line);
+        return s >= 0 ? s : -victim(line) - 1;
     }
 
+    /** Marks slot {@code s} most recently used. */
     void touch(int s) {
-        stamp[s] = ++clock;
+        if (order == null) {
+            stamp[s] = ++clock;
+            return;
+        }
+        int set = s >>> waysShift;
+        long w = s & (ways - 1);
+        long o = order[set];
+        if ((o & 0xf) == w) return; // already MRU
+        // position of nibble w: SWAR zero-nibble search on o ^ (w in every nibble); the lowest hit is exact
+        long x = o ^ (w * 0x1111_1111_1111_1111L);
+        long z = (x - 0x1111_1111_1111_1111L) & ~x & 0x8888_8888_8888_8888L;
+        int pos = Long.numberOfTrailingZeros(z) >>> 2;
+        long lowMask = (1L << (4 * pos)) - 1;
+        long high = pos == 15 ? 0 : o & (-1L << (4 * (pos + 1)));
+        order[set] = high | ((o & lowMask) << 4) | w;
     }
 
     /** Installs {@code line} in the invalid slot {@code s}. */

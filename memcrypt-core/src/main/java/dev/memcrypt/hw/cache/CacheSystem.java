@@ -100,7 +100,7 @@ public final class CacheSystem {
                 if (L.state[s] == Cache.S) upgrade(c, line);
                 L.state[s] = Cache.M;
             }
-            L.stamp[s] = ++L.clock;
+            L.touch(s);
             return s;
         }
         return miss(c, line, write, full);
@@ -192,7 +192,7 @@ public final class CacheSystem {
             } else {
                 downgradePeers(p, ls, c);
             }
-            C.stamp[ls] = ++C.clock;
+            C.touch(ls);
         } else {
             boolean shared = llc.length > 1 && snoopOthers(p, line, write);
             ls = -ls - 1;
@@ -203,7 +203,7 @@ public final class CacheSystem {
             C.gen[ls] = m.keyGeneration(keyIdOf.keyId(line));
             if (!(write && full)) m.fill(line, C.data, ls * LINE);
             C.state[ls] = shared && !write ? Cache.S : Cache.E;
-            C.stamp[ls] = ++C.clock;
+            C.touch(ls);
         }
         Cache L = l1[c];
         int s = L.victim(line);
@@ -216,7 +216,7 @@ public final class CacheSystem {
         if (write) L.state[s] = Cache.M;
         else L.state[s] = C.state[ls] == Cache.S || (C.sharers[ls] & ~b) != 0 ? Cache.S : Cache.E;
         C.sharers[ls] |= b;
-        L.stamp[s] = ++L.clock;
+        L.touch(s);
         return s;
     }
 
