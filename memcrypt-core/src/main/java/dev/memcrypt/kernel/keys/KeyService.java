@@ -995,7 +995,10 @@ public final class KeyService {
             if (ring.dead) throw Errno.EKEYREVOKED.exception();
             if (key.isKeyring()) {
                 if (key == ring || reaches(key, ring, 0)) throw Errno.EDEADLK.exception();
-                if (height(key, 1) > KEYRING_SEARCH_MAX_DEPTH - 1) throw Errno.ELOOP.exception();
+                // keyring_detect_cycle searches the new keyring with DETECT_TOO_DEEP: meeting a
+                // keyring while already KEYRING_SEARCH_MAX_DEPTH levels down is ELOOP, i.e. a
+                // subtree of KEYRING_SEARCH_MAX_DEPTH + 2 keyrings or more.
+                if (height(key, 1) >= KEYRING_SEARCH_MAX_DEPTH + 2) throw Errno.ELOOP.exception();
             }
             String idx = indexKey(key);
             Key cur = ring.links.get(idx);
@@ -1020,7 +1023,7 @@ public final class KeyService {
     /** Nesting height of a keyring's subtree (a keyring with no keyrings in it has height 1). */
     private int height(Key ring, int depth) {
         int h = 1;
-        if (depth > KEYRING_SEARCH_MAX_DEPTH + 1) return h + KEYRING_SEARCH_MAX_DEPTH;
+        if (depth > KEYRING_SEARCH_MAX_DEPTH + 2) return h + KEYRING_SEARCH_MAX_DEPTH + 2;
         for (Key k : ring.links.values()) if (k.isKeyring()) h = Math.max(h, 1 + height(k, depth + 1));
         return h;
     }
@@ -1215,7 +1218,7 @@ public final class KeyService {
                     }
                     if (tryGet(k)) return new KeyRef(k, start.possessed());
                 }
-                if (depth + 1 >= KEYRING_SEARCH_MAX_DEPTH) continue;
+                if (depth >= KEYRING_SEARCH_MAX_DEPTH) continue; // nested keyrings beyond the limit are skipped
                 for (Key k : ring.links.values()) {
                     if (!k.isKeyring() || !seen.add(k) || k.dead || k.revoked || k.invalidated) continue;
                     try {

@@ -108,14 +108,36 @@ class KeyctlTest {
         fails(f.keyctl(f.alice, "link", r1, k), 1, "keyctl_link: Not a directory");
     }
 
+    /** A chain r0 -> r1 -> ... -> r(n-1) built bottom-up while every ring sits in @u (so all are possessed). */
+    private String[] chain(String prefix, int n, boolean detachFromUserKeyring) {
+        String[] r = new String[n];
+        for (int i = 0; i < n; i++) r[i] = f.ok(f.alice, "newring", prefix + i, "@u");
+        for (int i = n - 1; i > 0; i--) f.ok(f.alice, "link", r[i], r[i - 1]);
+        if (detachFromUserKeyring) for (int i = 1; i < n; i++) f.ok(f.alice, "unlink", r[i], "@u");
+        return r;
+    }
+
     @Test
     void linkNestingDepthLimitIsEloop() {
-        String prev = f.ok(f.alice, "newring", "d0", "@u");
-        String top = prev;
-        for (int i = 1; i < 6; i++) prev = f.ok(f.alice, "newring", "d" + i, prev);
-        // top has 6 levels of keyrings below and including itself: linking it anywhere is too deep
+        // keyring_detect_cycle: a keyring met 6 levels below the keyring being linked is too deep
+        String[] seven = chain("s", 7, false);
         String holder = f.ok(f.alice, "newring", "holder", "@s");
-        fails(f.keyctl(f.alice, "link", top, holder), 1, "keyctl_link: Too many levels of symbolic links");
+        f.ok(f.alice, "link", seven[0], holder);
+        String[] eight = chain("e", 8, false);
+        fails(f.keyctl(f.alice, "link", eight[0], holder), 1, "keyctl_link: Too many levels of symbolic links");
+    }
+
+    @Test
+    void searchDescendsSixLevels() {
+        String[] r = chain("n", 8, false);
+        f.ok(f.alice, "add", "user", "at5", "x", r[5]);
+        f.ok(f.alice, "add", "user", "at6", "x", r[6]);
+        for (int i = 1; i < 8; i++) f.ok(f.alice, "unlink", r[i], "@u");
+        // from r0: r1..r6 are 1..6 levels down; leaves of r6 are still searched, r7's would not be
+        assertEquals(0, f.keyctl(f.alice, "search", r[0], "user", "at6").exit());
+        // from @u, r0 is one level down, so r6 is 7 levels down: not searched
+        assertEquals(0, f.keyctl(f.alice, "search", "@u", "user", "at5").exit());
+        fails(f.keyctl(f.alice, "search", "@u", "user", "at6"), 1, "keyctl_search: Required key not available");
     }
 
     @Test
