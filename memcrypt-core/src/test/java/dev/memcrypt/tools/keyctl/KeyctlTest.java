@@ -1,6 +1,7 @@
 package dev.memcrypt.tools.keyctl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +56,8 @@ class KeyctlTest {
         assertEquals("baz", f.ok(f.alice, "print", id));
         assertEquals(0, f.keyctlIn(f.alice, "qux".getBytes(StandardCharsets.UTF_8), "pupdate", id).exit());
         assertEquals("qux", f.ok(f.alice, "print", id));
+        fails(f.keyctlIn(f.alice, "x".getBytes(StandardCharsets.UTF_8), "pupdate", "@u"), 1, "keyctl_update: Operation not supported");
+        fails(f.keyctlIn(f.alice, new byte[0], "pupdate", id), 1, "keyctl_update: Invalid argument");
         fails(f.keyctl(f.alice, "update", "@u", "x"), 1, "keyctl_update: Operation not supported");
         String rootKey = f.ok(f.root, "add", "user", "r", "secret", "@u");
         fails(f.keyctl(f.alice, "update", rootKey, "x"), 1, "keyctl_update: Permission denied");
@@ -307,6 +310,16 @@ class KeyctlTest {
         assertTrue(f.ok(f.alice, "desc", id).contains("user: named")); // unique prefix
         assertEquals(2, f.keyctl(f.alice).exit());
         assertEquals(0, f.keyctl(f.alice, "keyctl", "rlist", "@u").exit());
+    }
+
+    @Test
+    void procKeysAndKeyUsersFormats() {
+        String id = f.ok(f.alice, "add", "user", "foo", "bar", "@u");
+        String line = String.format("%08x I--Q---     1 perm 3f010000  1000  1000 user      foo: 3", Integer.parseInt(id));
+        assertTrue(f.svc.procKeys(f.alice).contains(line + System.lineSeparator()), f.svc.procKeys(f.alice));
+        // _uid_ses.1000 (14 bytes) + _uid.1000 (10) + foo (4 + 3 payload)
+        assertTrue(f.svc.procKeyUsers().contains(" 1000:     3 3/3 3/200 31/20000"), f.svc.procKeyUsers());
+        assertFalse(f.svc.procKeys(f.root).contains(" foo: "), "root does not see alice's key without view permission");
     }
 
     @Test
