@@ -26,7 +26,8 @@ import picocli.CommandLine.Parameters;
         name = "keyctl",
         description = {
             "Run one keyutils-style keyctl command against a freshly booted embedded machine.",
-            "State does not persist between runs (each run boots a new machine).",
+            "State does not persist between runs (each run boots a new machine); to run several",
+            "commands on one machine, separate them with a ';' argument (stops at the first failure).",
             "Example: memcrypt keyctl add mktme k1 \"type=cpu algorithm=aes-xts-128\" @u"
         },
         modelTransformer = KeyctlCommand.PassThrough.class)
@@ -67,6 +68,19 @@ public final class KeyctlCommand implements Callable<Integer> {
         }
         Kernel kernel = Kernel.boot(Machine.powerOn(cfg), cmdline);
         Task task = kernel.spawn(Cred.parse(as));
-        return new Keyctl(kernel.keys()).run(task, args, System.in, System.out, System.err);
+        Keyctl keyctl = new Keyctl(kernel.keys());
+        List<String> cmd = new ArrayList<>();
+        int rc = 0;
+        for (int i = 0; i <= args.size(); i++) {
+            if (i < args.size() && !args.get(i).equals(";")) {
+                cmd.add(args.get(i));
+                continue;
+            }
+            if (cmd.isEmpty() && i < args.size()) continue;
+            rc = keyctl.run(task, cmd, System.in, System.out, System.err);
+            if (rc != 0) return rc;
+            cmd.clear();
+        }
+        return rc;
     }
 }

@@ -47,6 +47,17 @@ class KeyctlCommandTest {
     }
 
     @Test
+    void severalCommandsShareOneMachine() {
+        Out r = run("keyctl", "add", "mktme", "k1", "type=cpu algorithm=aes-xts-128", "@u", ";", "list", "@u");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("1 key in keyring:"), r.out());
+        assertTrue(r.out().contains("mktme: k1"), r.out());
+        Out f = run("keyctl", "describe", "4242", ";", "show");
+        assertEquals(1, f.rc());
+        assertEquals("keyctl_describe_alloc: Required key not available\n", f.err());
+    }
+
+    @Test
     void usageExitsTwo() {
         Out r = run("keyctl");
         assertEquals(2, r.rc());

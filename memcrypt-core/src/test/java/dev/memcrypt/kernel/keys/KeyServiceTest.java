@@ -116,6 +116,14 @@ class KeyServiceTest {
     }
 
     @Test
+    void expiredKeysAreReapedByTheNextCallAfterTheGracePeriod() throws ErrnoException {
+        int id = s.addKey(f.alice, "user", "e", b("x"), U);
+        s.setTimeout(f.alice, id, 10);
+        f.clock.advance(Duration.ofSeconds(10 + 300));
+        assertEquals(List.of(), s.readKeyring(f.alice, U), "no explicit gc() needed");
+    }
+
+    @Test
     void timeoutZeroClearsExpiry() throws ErrnoException {
         int id = s.addKey(f.alice, "user", "e", b("x"), U);
         s.setTimeout(f.alice, id, 5);
