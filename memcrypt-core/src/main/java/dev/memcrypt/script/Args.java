@@ -21,6 +21,7 @@ public final class Args {
     private final List<Token> positional = new ArrayList<>();
     private final Map<String, Token> options = new LinkedHashMap<>();
     private final List<Token> secrets = new ArrayList<>();
+    private String repeatedOption;
     private int next;
 
     Args(int line, Statement statement, List<Token> tokens) {
@@ -31,8 +32,8 @@ public final class Args {
             String k = t.optionKey();
             if (k == null) {
                 positional.add(t);
-            } else if (options.putIfAbsent(k, t) != null) {
-                throw error("option " + k + "= given twice");
+            } else if (options.putIfAbsent(k, t) != null && repeatedOption == null) {
+                repeatedOption = k; // an error unless the statement takes its words raw (keyctl)
             }
         }
     }
@@ -50,6 +51,7 @@ public final class Args {
     public List<Token> tokens() {
         next = positional.size();
         options.clear();
+        repeatedOption = null;
         return all;
     }
 
@@ -214,6 +216,7 @@ public final class Args {
 
     /** Fails on arguments nobody consumed. */
     public void end() {
+        if (repeatedOption != null) throw error("option " + repeatedOption + "= given twice");
         if (hasNext()) throw error("unexpected argument '" + positional.get(next).raw() + "'");
         if (!options.isEmpty()) throw error("unknown option '" + options.keySet().iterator().next() + "='");
     }

@@ -68,6 +68,7 @@ class KernelStatementsTest {
                 keyctl print $k => "hello"
                 keyctl read 999999 => ENOKEY
                 keyctl frobnicate => EXIT_2
+                keyctl add user a=b a=b @u
                 keyctl timeout $k 10
                 clock advance 11
                 keyctl print $k => EKEYEXPIRED
