@@ -206,6 +206,14 @@ public final class Args {
         return positional(what, v -> v);
     }
 
+    /** A bound model object ({@link Value.Obj}) of {@code type}, such as a process or a VM handle. */
+    public <T> Arg<T> object(String what, Class<T> type) {
+        return positional(what, v -> {
+            if (v instanceof Value.Obj o && type.isInstance(o.ref())) return type.cast(o.ref());
+            throw new IllegalArgumentException("a " + v.kind() + " is not a " + type.getSimpleName() + " (bind one with NAME = ...)");
+        });
+    }
+
     /** A literal keyword that must be present now (a sub-command such as {@code offline}); no $NAME. */
     public String keyword(String what, String... choices) {
         if (!hasNext()) throw error("missing " + what + " (" + String.join("|", choices) + ")");

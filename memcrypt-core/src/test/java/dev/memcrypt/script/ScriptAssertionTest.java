@@ -135,6 +135,22 @@ class ScriptAssertionTest {
     }
 
     @Test
+    void objectHandles() {
+        StatementRegistry reg = ScriptHarness.testRegistry();
+        reg.register(Statement.of("mkobj", "mkobj", "test", a -> s -> new Value.Obj(new StringBuilder("x"), "sb#1")));
+        reg.register(Statement.of("useobj", "useobj OBJ", "test", a -> {
+            Arg<StringBuilder> o = a.object("OBJ", StringBuilder.class);
+            return s -> Value.str(o.get(s).append("y").toString());
+        }));
+        Interpreter in = new Interpreter(reg);
+        ScriptHarness.Run r = ScriptHarness.run(in, "o.mc", "o = mkobj\nuseobj $o => \"xy\"\nprint $o => \"sb#1\"\n", false);
+        assertEquals(0, r.exit(), r.err());
+        r = ScriptHarness.run(in, "o.mc", "useobj 5\n", false);
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("useobj: OBJ: a string is not a StringBuilder"), r.err());
+    }
+
+    @Test
     void emptyScriptPasses() {
         ScriptHarness.Run r = ScriptHarness.run("# nothing\n\n");
         assertEquals(0, r.exit());
