@@ -761,7 +761,7 @@ public final class KeyService {
             } finally {
                 graph.writeLock().unlock();
             }
-            unlinked.forEach(this::putNoGc);
+            unlinked.forEach(this::put);
             Key dead;
             while ((dead = graveyard.poll()) != null) destroyKey(dead);
         } finally {
@@ -815,7 +815,7 @@ public final class KeyService {
             k.type().destroy(k);
         } finally {
             k.setPayload(null);
-            children.forEach(this::putNoGc);
+            children.forEach(this::put);
         }
     }
 
@@ -858,10 +858,6 @@ public final class KeyService {
         } else if (u < 0) {
             throw new IllegalStateException("key usage underflow on " + k.serial());
         }
-    }
-
-    private void putNoGc(Key k) {
-        put(k);
     }
 
     // ------------------------------------------------------------------ internals: allocation
