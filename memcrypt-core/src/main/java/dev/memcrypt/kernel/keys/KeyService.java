@@ -278,6 +278,8 @@ public final class KeyService {
                         key.revokedAt = clock.instant();
                         scheduleReap(key.revokedAt.plus(limits.gcDelay()));
                         key.type().revoke(key);
+                        // user_revoke: key_payload_reserve(key, 0) once the payload is dropped
+                        if (key.payload() == null && !key.isKeyring()) reservePayload(key, 0);
                     }
                 } finally {
                     key.sem().writeLock().unlock();
