@@ -278,6 +278,8 @@ public final class KeyService {
                         key.revokedAt = clock.instant();
                         scheduleReap(key.revokedAt.plus(limits.gcDelay()));
                         key.type().revoke(key);
+                        // user_revoke: key_payload_reserve(key, 0) once the payload is dropped
+                        if (key.payload() == null && !key.isKeyring()) reservePayload(key, 0);
                     }
                 } finally {
                     key.sem().writeLock().unlock();
@@ -761,7 +763,7 @@ public final class KeyService {
             } finally {
                 graph.writeLock().unlock();
             }
-            unlinked.forEach(this::putNoGc);
+            unlinked.forEach(this::put);
             Key dead;
             while ((dead = graveyard.poll()) != null) destroyKey(dead);
         } finally {
@@ -815,7 +817,7 @@ public final class KeyService {
             k.type().destroy(k);
         } finally {
             k.setPayload(null);
-            children.forEach(this::putNoGc);
+            children.forEach(this::put);
         }
     }
 
@@ -858,10 +860,6 @@ public final class KeyService {
         } else if (u < 0) {
             throw new IllegalStateException("key usage underflow on " + k.serial());
         }
-    }
-
-    private void putNoGc(Key k) {
-        put(k);
     }
 
     // ------------------------------------------------------------------ internals: allocation

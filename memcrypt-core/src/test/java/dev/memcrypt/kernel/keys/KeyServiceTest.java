@@ -93,6 +93,16 @@ class KeyServiceTest {
     }
 
     @Test
+    void revokeDropsUserPayloadAndItsQuota() throws ErrnoException {
+        int id = s.addKey(f.alice, "user", "r", new byte[100], U);
+        long before = s.quotaUsage(1000)[1];
+        s.revoke(f.alice, id);
+        assertEquals(before - 100, s.quotaUsage(1000)[1]);
+        assertTrue(s.procKeys(f.alice).contains("user      r: 0"), s.procKeys(f.alice));
+        assertTrue(s.procKeys(f.alice).contains(" IR-Q--- "));
+    }
+
+    @Test
     void rootHasLargerLimits() throws ErrnoException {
         s.addKey(f.root, "user", "big", new byte[30_000], U);
         assertTrue(s.procKeyUsers().contains("/1000000 "));

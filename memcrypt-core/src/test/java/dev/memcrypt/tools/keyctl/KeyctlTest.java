@@ -336,7 +336,15 @@ class KeyctlTest {
         fails(f.keyctl(f.root, "read", id), 1, "keyctl_read_alloc: Operation not supported");
         fails(f.keyctl(f.root, "add", "mktme", "bad", "type=cpu", "@u"), 1, "add_key: Invalid argument");
         f.ok(f.root, "update", id, "type=clear");
+        int keyId = f.mktme.keyIds().keyIdOf(f.svc.liveKeys().stream().filter(k -> k.serial() == Integer.parseInt(id)).findFirst().orElseThrow());
+        f.mktme.keyIds().get(keyId); // a VMA reference
+        fails(f.keyctl(f.root, "update", id, "type=no-encrypt"), 1, "keyctl_update: Device or resource busy");
+        f.mktme.keyIds().put(keyId);
+        for (int i = 0; i < 6; i++) f.ok(f.root, "add", "mktme", "fill" + i, "type=no-encrypt", "@u");
+        fails(f.keyctl(f.root, "add", "mktme", "one-more", "type=cpu algorithm=aes-xts-128", "@u"), 1, "add_key: Required key not available");
         f.ok(f.root, "invalidate", id);
+        assertTrue(f.keyctl(f.root, "add", "mktme", "one-more", "type=cpu algorithm=aes-xts-128", "@u").exit() == 0, "KeyID free again");
+        f.ok(f.root, "clear", "@u");
         assertEquals(7, f.mktme.keyIds().available());
     }
 }
