@@ -138,14 +138,19 @@ public final class Machine {
      * its ciphertext, while keys, caches and MSRs start over).
      */
     public static Machine powerOn(MachineConfig config, Entropy entropy, Dram dram) {
-        if (config == null || entropy == null || dram == null) throw new IllegalArgumentException("config, entropy and dram are required");
+        return powerOn(config, entropy, dram, XtsEngine.best());
+    }
+
+    /** As {@link #powerOn(MachineConfig, Entropy, Dram)} with a chosen XTS engine (all engines compute the same function). */
+    public static Machine powerOn(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
+        if (config == null || entropy == null || dram == null || engine == null) throw new IllegalArgumentException("config, entropy, dram and engine are required");
         if (dram.size() != config.dramBytes()) throw new IllegalArgumentException("DRAM size " + dram.size() + " != configured " + config.dramBytes());
         if (config.sme()) {
             if (config.tme() && config.firmwareActivate() && config.keyIdBits() > 0) throw new IllegalArgumentException("sme=true needs keyid_bits=0 (the C-bit replaces KeyIDs)");
             if (config.cBit() >= config.maxPhysAddr()) throw new IllegalArgumentException("cbit=" + config.cBit() + " must be below maxphyaddr=" + config.maxPhysAddr());
             if (config.dramBytes() > 1L << config.cBit()) throw new IllegalArgumentException("dram reaches the C-bit " + config.cBit());
         }
-        Machine m = new Machine(config, entropy, dram, XtsEngine.best());
+        Machine m = new Machine(config, entropy, dram, engine);
         m.firmware();
         return m;
     }

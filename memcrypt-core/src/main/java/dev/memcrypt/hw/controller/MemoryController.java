@@ -42,7 +42,7 @@ public final class MemoryController {
     private final TmeState tme;
     private final Dram dram;
     private final XtsEngine engine;
-    private List<MemoryController> all = List.of();
+    private MemoryController[] all = new MemoryController[0];
     /** AMD SME: the C-bit of a line selects the platform key instead of a KeyID (null on MKTME). */
     private dev.memcrypt.hw.sme.SmeState sme;
     private long cMask;
@@ -78,7 +78,7 @@ public final class MemoryController {
 
     /** The controllers that share DRAM (for posted-write and read-ahead coherence). */
     public void setPeers(List<MemoryController> peers) {
-        this.all = List.copyOf(peers);
+        this.all = peers.toArray(new MemoryController[0]);
     }
 
     /** Makes this an SME controller: the C-bit is stripped from the DRAM address and selects the SME key. */
@@ -183,7 +183,7 @@ public final class MemoryController {
         long full = line << 6;
         long pa = dramPa(full);
         XtsKey key = keyOfFull(full, pa);
-        for (MemoryController c : all) c.dropReadAhead(pa, LINE);
+        for (MemoryController c : all) if (c.raCount != 0) c.dropReadAhead(pa, LINE);
         if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount == RUN)) drain();
         if (pwCount == 0) {
             pwPa = pa;
