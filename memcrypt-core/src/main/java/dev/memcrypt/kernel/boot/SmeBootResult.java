@@ -237,8 +237,8 @@ public final class SmeBootResult implements Outcome {
                     tablePagesReserved, tablePagesUsed, w.newPgd()));
             l.add(String.format("  decrypted mapping at 0x%x (PGD index %d), write-protected, removed after the copy", w.decryptedBase(), w.decryptedPgdIndex()));
             l.add(String.format("  chunks   %d (at most 2 MiB each)", chunks));
-            l.add(String.format("  time     %.1f ms for %,d bytes (%.0f MB/s)", took.toNanos() / 1e6, bytesEncrypted(),
-                    took.isZero() ? 0.0 : bytesEncrypted() / (took.toNanos() / 1e9) / 1e6));
+            l.add(took.isZero() ? String.format("  time     not measured (fixed clock) for %,d bytes", bytesEncrypted())
+                    : String.format("  time     %.1f ms for %,d bytes (%.0f MB/s)", took.toNanos() / 1e6, bytesEncrypted(), bytesEncrypted() / (took.toNanos() / 1e9) / 1e6));
         } else if (status == SmeBootStatus.REFUSED) {
             l.add(String.format("  page tables needed: %d pages", tablePagesReserved));
         }
