@@ -65,10 +65,12 @@ public final class SmeBoot {
     private final Machine m;
     private final int cpu = 0;
     private final InstantSource clock;
+    private final java.util.function.Consumer<Machine> afterLoad;
 
-    private SmeBoot(Machine m, InstantSource clock) {
+    private SmeBoot(Machine m, InstantSource clock, java.util.function.Consumer<Machine> afterLoad) {
         this.m = m;
         this.clock = clock;
+        this.afterLoad = afterLoad;
     }
 
     /** Loads the images and boots with {@code options}. Faults of a broken sequence (#PF) propagate. */
@@ -77,8 +79,16 @@ public final class SmeBoot {
     }
 
     public static SmeBootResult boot(Machine m, SmeBootOptions options, InstantSource clock) {
-        if (m == null || options == null || clock == null) throw new IllegalArgumentException("machine, options and clock are required");
-        return new SmeBoot(m, clock).run(options);
+        return boot(m, options, clock, x -> {});
+    }
+
+    /**
+     * As {@link #boot(Machine, SmeBootOptions, InstantSource)}; {@code afterLoad} runs when the
+     * loader is done and before the kernel starts (a demo shows DRAM there; it should only look).
+     */
+    public static SmeBootResult boot(Machine m, SmeBootOptions options, InstantSource clock, java.util.function.Consumer<Machine> afterLoad) {
+        if (m == null || options == null || clock == null || afterLoad == null) throw new IllegalArgumentException("machine, options, clock and afterLoad are required");
+        return new SmeBoot(m, clock, afterLoad).run(options);
     }
 
     static long align(long v, long a) {
@@ -108,6 +118,7 @@ public final class SmeBoot {
         Mmu mmu = m.mmu(cpu);
         mmu.writeCr3(loaderPt.cr3());
         core.setPagingEnabled(true);
+        afterLoad.accept(m);
 
         // ---- sme_enable
         String why = smeUnavailable(core);
