@@ -95,7 +95,50 @@ public final class SmeBoot {
         return (v + a - 1) & -a;
     }
 
+    /** What the loader left: the images in DRAM, the loader's page tables live; {@link #start()} runs the kernel. */
+    public final class Loaded {
+        private final SmeBootOptions o;
+        private final BootImage kernel, initrd;
+        private final long dramTop, ks, ke, il, is, ie;
+        private boolean started;
+
+        private Loaded(SmeBootOptions o, BootImage kernel, BootImage initrd, long dramTop, long ks, long ke, long il, long is, long ie) {
+            this.o = o;
+            this.kernel = kernel;
+            this.initrd = initrd;
+            this.dramTop = dramTop;
+            this.ks = ks;
+            this.ke = ke;
+            this.il = il;
+            this.is = is;
+            this.ie = ie;
+        }
+
+        public Machine machine() {
+            return m;
+        }
+
+        /** Runs the kernel's boot path (sme_enable, sme_encrypt_kernel, its own page tables). Once. */
+        public SmeBootResult start() {
+            if (started) throw new IllegalStateException("already started");
+            started = true;
+            return kernelBoot(this);
+        }
+    }
+
+    /** The loader only: images in DRAM in plaintext; the kernel has not run. For benchmarks and demos. */
+    public static Loaded load(Machine m, SmeBootOptions options, InstantSource clock) {
+        if (m == null || options == null || clock == null) throw new IllegalArgumentException("machine, options and clock are required");
+        return new SmeBoot(m, clock, x -> {}).loader(options);
+    }
+
     private SmeBootResult run(SmeBootOptions o) {
+        Loaded l = loader(o);
+        afterLoad.accept(m);
+        return l.start();
+    }
+
+    private Loaded loader(SmeBootOptions o) {
         Core core = m.core(cpu);
         BootImage kernel = new BootImage("kernel", o.kernelSize(), o.seed());
         BootImage initrd = new BootImage("initrd", o.initrdSize(), o.seed());
@@ -108,17 +151,22 @@ public final class SmeBoot {
         }
         if (initrd.size() == 0 && ke + EXECUTE_LEN + 2 * PMD_SIZE + KERNEL_TABLES > dramTop) throw new IllegalArgumentException("DRAM too small for the kernel");
         long ie = is + il;
-
-        // ---- the loader
         PageTableBuilder loaderPt = new PageTableBuilder(m, cpu, new FrameAllocator(LOADER_TABLES, LOAD_PHYSICAL_ADDR), 0);
         for (long a = 0; a < ke; a += PMD_SIZE) loaderPt.map(a, a, 0, Pte.RW, PageTableBuilder.PAGE_2M);
         for (long a = is; a < ie; a += PMD_SIZE) loaderPt.map(a, a, 0, Pte.RW, PageTableBuilder.PAGE_2M);
         load(kernel, ks);
         load(initrd, is);
-        Mmu mmu = m.mmu(cpu);
-        mmu.writeCr3(loaderPt.cr3());
+        m.mmu(cpu).writeCr3(loaderPt.cr3());
         core.setPagingEnabled(true);
-        afterLoad.accept(m);
+        return new Loaded(o, kernel, initrd, dramTop, ks, ke, il, is, ie);
+    }
+
+    private SmeBootResult kernelBoot(Loaded l) {
+        SmeBootOptions o = l.o;
+        BootImage kernel = l.kernel, initrd = l.initrd;
+        long dramTop = l.dramTop, ks = l.ks, ke = l.ke, il = l.il, is = l.is, ie = l.ie;
+        Core core = m.core(cpu);
+        Mmu mmu = m.mmu(cpu);
 
         // ---- sme_enable
         String why = smeUnavailable(core);
