@@ -90,7 +90,10 @@ public final class Machine {
         Runnable settle = () -> {
             for (MemoryController mc : mcs) mc.settleAll();
         };
-        tme.setChangeListener(settle);
+        tme.setChangeListener(() -> {
+            settle.run();
+            for (Core c : cores) if (c != null) c.mmu().flushTlb(); // KeyID bits may move: cached translations were checked against the old layout
+        });
         for (CpuPackage p : pkgs) p.keyTable().setChangeListener(settle);
         dram.setHook(new Dram.Hook() {
             @Override
