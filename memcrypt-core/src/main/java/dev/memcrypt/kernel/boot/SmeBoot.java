@@ -57,8 +57,6 @@ public final class SmeBoot {
     static final long KERNEL_TABLES = 2L << 20;
     /** The executable part of the workarea: stack page, routine page, 2 MiB buffer. */
     public static final long EXECUTE_LEN = 2 * PAGE + PMD_SIZE;
-    /** The CPU-internal step of a fast-string copy. */
-    static final int COPY_STEP = 64 << 10;
     /** Bytes standing for sme_encrypt_execute's code, copied into the routine page. */
     static final byte[] ROUTINE = "__enc_copy: mov cr3; wbinvd; rep movsb dec->buf; rep movsb buf->enc; loop".getBytes(StandardCharsets.US_ASCII);
 
@@ -290,19 +288,18 @@ public final class SmeBoot {
         byte[] code = mmu.fetch(w.routinePage(), ROUTINE.length);
         if (!java.util.Arrays.equals(code, ROUTINE)) throw new IllegalStateException("routine page not mapped in the new page tables");
         if (test != SmeTest.SKIP_WBINVD) m.wbinvd(cpu);
-        byte[] step = new byte[COPY_STEP];
         int chunks = 0;
         for (long off = 0; off < len; off += PMD_SIZE) {
             long n = Math.min(PMD_SIZE, len - off);
             switch (test) {
-                case NO_BUFFER -> copy(mmu, encVa + off, encVa + off, n, step);
+                case NO_BUFFER -> copy(mmu, encVa + off, encVa + off, n);
                 case WRITE_DECRYPTED -> {
-                    copy(mmu, decVa + off, w.bufferStart(), n, step);
-                    copy(mmu, w.bufferStart(), decVa + off, n, step); // write-protected: #PF
+                    copy(mmu, decVa + off, w.bufferStart(), n);
+                    copy(mmu, w.bufferStart(), decVa + off, n); // write-protected: #PF
                 }
                 default -> {
-                    copy(mmu, decVa + off, w.bufferStart(), n, step);
-                    copy(mmu, w.bufferStart(), encVa + off, n, step);
+                    copy(mmu, decVa + off, w.bufferStart(), n);
+                    copy(mmu, w.bufferStart(), encVa + off, n);
                 }
             }
             chunks++;
@@ -314,7 +311,7 @@ public final class SmeBoot {
     }
 
     /** rep movsb from src to dst (at most one 2 MiB chunk) through the MMU's bulk copy. */
-    private static void copy(Mmu mmu, long src, long dst, long len, byte[] unused) {
+    private static void copy(Mmu mmu, long src, long dst, long len) {
         mmu.copyStream(src, dst, (int) len);
     }
 
