@@ -1,0 +1,3 @@
+package dev.memcrypt.util;
+
+public interface Outcome { String outcomeName(); }
