@@ -1,20 +1,27 @@
 package dev.memcrypt.crypto;
 
 import java.util.Arrays;
+import java.util.function.Supplier;
 import javax.security.auth.Destroyable;
 
 /**
  * An XTS-AES-128 key pair: key1 (data key, 16 bytes) || key2 (tweak key, 16 bytes).
  *
- * <p>The only holder of raw key bytes in memcrypt. {@link #destroy()} wipes them (and any
- * engine-prepared schedule); {@link #toString()} never shows them. Engines may cache a prepared
- * key schedule here ({@link #prepared}); that is speed-only state, wiped with the key.
+ * <p>The only holder of raw key bytes in memcrypt. {@link #destroy()} wipes them and closes every
+ * engine-prepared state; {@link #toString()} never shows them.
+ *
+ * <p>Speed-only state: engines cache prepared key schedules (JDK ciphers, libcrypto contexts) on the
+ * key, one slot per engine ({@link #prepared(Object, Supplier)}). That state is not architectural: it
+ * can be dropped at any time and is rebuilt from the key bytes; {@link #destroy()} closes it, and the
+ * engines' close wipes or frees whatever copy of the key schedule they hold.
  */
 public final class XtsKey implements Destroyable, AutoCloseable {
+    private static final Object[] NO_SLOTS = new Object[0];
+
     private final byte[] bytes; // key1 || key2
     private volatile boolean destroyed;
-    /** Speed-only: engine-specific prepared schedule, created lazily, closed on destroy. */
-    volatile AutoCloseable prepared;
+    /** Speed-only: alternating (engine tag, AutoCloseable state) pairs; copy-on-write under this. */
+    private volatile Object[] prepared = NO_SLOTS;
 
     private XtsKey(byte[] bytes) {
         this.bytes = bytes;
@@ -45,6 +52,39 @@ public final class XtsKey implements Destroyable, AutoCloseable {
         return bytes;
     }
 
+    /** True when key1 equals key2 (allowed by memcrypt, refused by some libraries' XTS modes). */
+    boolean halvesEqual() {
+        byte[] b = raw();
+        int d = 0;
+        for (int i = 0; i < 16; i++) d |= b[i] ^ b[16 + i];
+        return d == 0;
+    }
+
+    /**
+     * Speed-only: the state {@code engine} prepared for this key, created by {@code factory} on first
+     * use. The state is closed when the key is destroyed (or at once, if it was destroyed meanwhile).
+     */
+    @SuppressWarnings("unchecked")
+    <T extends AutoCloseable> T prepared(Object engine, Supplier<T> factory) {
+        Object[] s = prepared;
+        for (int i = 0; i < s.length; i += 2) {
+            if (s[i] == engine) return (T) s[i + 1];
+        }
+        synchronized (this) {
+            raw(); // throws if destroyed
+            s = prepared;
+            for (int i = 0; i < s.length; i += 2) {
+                if (s[i] == engine) return (T) s[i + 1];
+            }
+            T made = factory.get();
+            Object[] n = Arrays.copyOf(s, s.length + 2);
+            n[s.length] = engine;
+            n[s.length + 1] = made;
+            prepared = n;
+            return made;
+        }
+    }
+
     /** A copy of the key bytes, for code that must move key material (e.g. a key vault). Caller wipes it. */
     public byte[] copyBytes() {
         return raw().clone();
@@ -52,17 +92,25 @@ public final class XtsKey implements Destroyable, AutoCloseable {
 
     @Override
     public void destroy() {
-        destroyed = true;
-        Arrays.fill(bytes, (byte) 0);
-        AutoCloseable p = prepared;
-        prepared = null;
-        if (p != null) {
+        Object[] s;
+        synchronized (this) {
+            destroyed = true;
+            Arrays.fill(bytes, (byte) 0);
+            s = prepared;
+            prepared = NO_SLOTS;
+        }
+        for (int i = 1; i < s.length; i += 2) {
             try {
-                p.close();
+                ((AutoCloseable) s[i]).close();
             } catch (Exception ignored) {
                 // wiping must not fail
             }
         }
+    }
+
+    /** Speed-only: how many engines hold prepared state for this key (for tests of key hygiene). */
+    int preparedCount() {
+        return prepared.length / 2;
     }
 
     @Override
