@@ -29,6 +29,11 @@ import java.util.Map;
  * @param llcWays         LLC associativity
  * @param saltedTweak     per-boot random salt XORed into every line tweak (SPEC-FACTS §1, default off)
  * @param seed            entropy seed for reproducible runs; null means SecureRandom
+ * @param sme             AMD SME platform variant (CPUID 0x8000001F EAX[0]); the C-bit replaces KeyIDs
+ * @param cBit            SME C-bit position in PTEs and physical addresses (CPUID 0x8000001F EBX[5:0])
+ * @param smePhysBitsLost physical address bits lost to SME (CPUID 0x8000001F EBX[11:6])
+ * @param hypervisor      CPUID.1:ECX[31], "running under a hypervisor" (SME is then refused)
+ * @param keyLocker       Intel Key Locker enumerated (CPUID.7.0:ECX[23])
  */
 public record MachineConfig(
         int packages,
@@ -50,7 +55,12 @@ public record MachineConfig(
         int llcBytes,
         int llcWays,
         boolean saltedTweak,
-        Long seed) {
+        Long seed,
+        boolean sme,
+        int cBit,
+        int smePhysBitsLost,
+        boolean hypervisor,
+        boolean keyLocker) {
 
     public MachineConfig {
         req(packages >= 1 && packages <= 64, "packages", packages, "1..64");
@@ -63,6 +73,8 @@ public record MachineConfig(
         req(dramBytes >= 1 << 20 && dramBytes <= (1L << (maxPhysAddr - keyIdBits)), "dram", dramBytes,
                 "1 MiB .. 2^(maxphyaddr-keyid_bits)");
         req((dramBytes & 0xfff) == 0, "dram", dramBytes, "a multiple of 4096");
+        req(cBit >= 32 && cBit <= 51, "cbit", cBit, "32..51");
+        req(smePhysBitsLost >= 0 && smePhysBitsLost <= 63, "sme_phys_bits_lost", smePhysBitsLost, "0..63");
         req((algorithms & ~0xf) == 0, "algorithms", algorithms, "bits 3:0");
         req(tmePolicy >= 0 && tmePolicy <= 15, "tme_policy", tmePolicy, "0..15");
         req(Integer.bitCount(l1Ways) == 1 && l1Bytes % (64 * l1Ways) == 0 && Integer.bitCount(l1Bytes / (64 * l1Ways)) == 1,
@@ -78,7 +90,7 @@ public record MachineConfig(
     /** The embedded default machine: 2 packages x 2 cores, 4 GiB DRAM, 46-bit PA with 6 KeyID bits. */
     public static MachineConfig defaults() {
         return new MachineConfig(2, 2, 4L << 30, 46, 6, 63, 6, 0b0001, 0, true, false, true, true, true,
-                32 << 10, 8, 2 << 20, 16, false, 1L);
+                32 << 10, 8, 2 << 20, 16, false, 1L, false, 47, 5, false, true);
     }
 
     /** Number of KeyIDs the activated bits give, KeyID 0 included: 2^keyIdBits. */
@@ -118,6 +130,11 @@ public record MachineConfig(
         m.put("llc_ways", "" + llcWays);
         m.put("salted_tweak", "" + saltedTweak);
         m.put("seed", seed == null ? "random" : "" + seed);
+        m.put("sme", "" + sme);
+        m.put("cbit", "" + cBit);
+        m.put("sme_phys_bits_lost", "" + smePhysBitsLost);
+        m.put("hypervisor", "" + hypervisor);
+        m.put("keylocker", "" + keyLocker);
         return m;
     }
 
@@ -137,14 +154,17 @@ public record MachineConfig(
             case "keyid_bits" -> copy(k, num(k, value), null);
             case "algorithms" -> copy(k, num(k, value), null);
             case "tme_policy" -> copy(k, num(k, value), null);
-            case "bypass_supported", "bypass", "activate", "tme", "pconfig", "salted_tweak" -> copy(k, 0, bool(k, value));
+            case "bypass_supported", "bypass", "activate", "tme", "pconfig", "salted_tweak", "sme", "hypervisor", "keylocker" ->
+                    copy(k, 0, bool(k, value));
+            case "cbit", "sme_phys_bits_lost" -> copy(k, num(k, value), null);
             case "l1" -> copy(k, size(k, value), null);
             case "l1_ways" -> copy(k, num(k, value), null);
             case "llc" -> copy(k, size(k, value), null);
             case "llc_ways" -> copy(k, num(k, value), null);
             case "seed" -> new MachineConfig(packages, coresPerPackage, dramBytes, maxPhysAddr, maxKeyIdBits, maxKeys, keyIdBits,
                     algorithms, tmePolicy, bypassSupported, bypass, firmwareActivate, tme, pconfig, l1Bytes, l1Ways, llcBytes,
-                    llcWays, saltedTweak, value.equalsIgnoreCase("random") ? null : num(k, value));
+                    llcWays, saltedTweak, value.equalsIgnoreCase("random") ? null : num(k, value), sme, cBit, smePhysBitsLost,
+                    hypervisor, keyLocker);
             default -> throw new IllegalArgumentException("unknown machine option '" + key + "' (known: " + String.join(", ", options().keySet()) + ")");
         };
     }
@@ -174,7 +194,12 @@ public record MachineConfig(
                 k.equals("llc") ? i : llcBytes,
                 k.equals("llc_ways") ? i : llcWays,
                 k.equals("salted_tweak") ? b : saltedTweak,
-                seed);
+                seed,
+                k.equals("sme") ? b : sme,
+                k.equals("cbit") ? i : cBit,
+                k.equals("sme_phys_bits_lost") ? i : smePhysBitsLost,
+                k.equals("hypervisor") ? b : hypervisor,
+                k.equals("keylocker") ? b : keyLocker);
     }
 
     private static long num(String k, String v) {

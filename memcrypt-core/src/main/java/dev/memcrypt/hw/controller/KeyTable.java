@@ -37,14 +37,31 @@ public final class KeyTable {
     private static final Entry DEFAULT = new Entry(Mode.TME, null, 0);
 
     private final Entry[] entries;
-    private long generation;
+    private volatile long generation;
     private Thread lockOwner;
+    private Runnable beforeChange;
 
     /** A table for KeyIDs 0 .. {@code nrKeyIds - 1} (including KeyID 0, which PCONFIG never programs). */
     public KeyTable(int nrKeyIds) {
         if (nrKeyIds < 1) throw new IllegalArgumentException("nrKeyIds must be >= 1, got " + nrKeyIds);
         entries = new Entry[nrKeyIds];
         Arrays.fill(entries, DEFAULT);
+    }
+
+    /**
+     * Table-wide generation, bumped by every change; a cheap (volatile) read so the controller can
+     * keep speed-only snapshots of entries and notice changes.
+     */
+    public long generation() {
+        return generation;
+    }
+
+    /**
+     * Called at the start of every change, before an entry (and its key) is replaced. The machine
+     * uses it to settle posted write-backs that still need the old key. Null removes it.
+     */
+    public synchronized void setChangeListener(Runnable r) {
+        beforeChange = r;
     }
 
     public synchronized int size() {
@@ -74,6 +91,7 @@ public final class KeyTable {
 
     /** Package power loss: every entry is gone (and its key wiped). */
     public synchronized void powerLoss() {
+        if (beforeChange != null) beforeChange.run();
         for (int i = 0; i < entries.length; i++) {
             if (entries[i].key() != null) entries[i].key().destroy();
             entries[i] = new Entry(Mode.TME, null, ++generation);
@@ -93,6 +111,7 @@ public final class KeyTable {
 
     private Entry replace(int keyId, Mode mode, XtsKey key) {
         check(keyId);
+        if (beforeChange != null) beforeChange.run();
         Entry old = entries[keyId];
         if (old.key() != null && old.key() != key) old.key().destroy();
         Entry e = new Entry(mode, key, ++generation);

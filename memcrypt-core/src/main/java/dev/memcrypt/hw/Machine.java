@@ -1,0 +1,444 @@
+package dev.memcrypt.hw;
+
+import dev.memcrypt.crypto.LineTweak;
+import dev.memcrypt.crypto.XtsEngine;
+import dev.memcrypt.hw.cache.CacheSystem;
+import dev.memcrypt.hw.controller.KeyTable;
+import dev.memcrypt.hw.controller.MemoryController;
+import dev.memcrypt.hw.controller.TmeState;
+import dev.memcrypt.hw.cpu.Core;
+import dev.memcrypt.hw.cpu.CpuPackage;
+import dev.memcrypt.hw.cpu.GeneralProtectionFault;
+import dev.memcrypt.hw.cpu.Msr;
+import dev.memcrypt.hw.cpu.TmeMsrs;
+import dev.memcrypt.hw.memory.Dram;
+import dev.memcrypt.hw.mmu.FrameAllocator;
+import dev.memcrypt.hw.mmu.Mmu;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The MKTME platform: packages of cores with L1s, a last-level cache, a memory controller and a
+ * key table per package, and sparse DRAM (SPEC-FACTS §1).
+ *
+ * <h2>Data path</h2>
+ * <b>Store</b> {@code pstore(cpu, pa, keyId, bytes)} (or an MMU store after translation): the full
+ * physical address is {@code pa | keyId << (MAXPHYADDR - KEYID_BITS)}; for each 64-byte line the
+ * core's L1 is made the line's only owner (MESI, {@link CacheSystem}) and the plaintext bytes are
+ * written there, dirty. Nothing is encrypted yet. When the line later leaves the package's caches
+ * (eviction, CLFLUSH, WBINVD, snoop by another package, package power-off) the package's
+ * {@link MemoryController} encrypts it with the key its own {@link KeyTable} holds for the KeyID
+ * <em>at that moment</em> and stores the ciphertext in {@link Dram}.
+ *
+ * <p><b>Load</b> {@code pload}: L1 hit returns plaintext; else the package LLC, else other
+ * packages are snooped (a dirty copy there is written back to DRAM first), else the accessing
+ * package's controller reads DRAM and decrypts with its key table's key for the KeyID.
+ *
+ * <p>Model choices: the key table that serves an access is the accessing core's package's (key
+ * tables are supposed to agree; {@link #checkInvariants()} checks they do). IA32_TME_ACTIVATE,
+ * the exclusion range and the TME key are platform-wide. A package whose last core goes offline
+ * powers off: its dirty lines are written back with its keys still present, its caches are
+ * dropped, then its key table is lost; its KeyIDs fall back to the TME key until reprogrammed.
+ * The top {@code cores()} pages of DRAM are a firmware scratch area ({@link #scratchPage}).
+ *
+ * <p>Error channels: faults are typed exceptions (hw.cpu), PCONFIG statuses are values, caller
+ * bugs (bad cpu, address, KeyID, length) are IllegalArgumentException and change nothing.
+ * Not thread-safe: drive a machine from one thread (concurrency of cores is modelled, not real).
+ */
+public final class Machine {
+    private final MachineConfig config;
+    private final Dram dram;
+    private final TmeState tme;
+    private final XtsEngine engine;
+    private final CpuPackage[] pkgs;
+    private final Core[] cores;
+    private final MemoryController[] mcs;
+    private final CacheSystem caches;
+    private final Map<Integer, Msr> msrs = new HashMap<>();
+    private Entropy entropy;
+
+    private Machine(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
+        this.config = config;
+        this.entropy = entropy;
+        this.engine = engine;
+        this.dram = dram;
+        this.tme = new TmeState(config.maxPhysAddr());
+        int np = config.packages();
+        pkgs = new CpuPackage[np];
+        mcs = new MemoryController[np];
+        for (int p = 0; p < np; p++) {
+            KeyTable kt = new KeyTable(1 << config.maxKeyIdBits());
+            mcs[p] = new MemoryController(p, kt, tme, dram, engine);
+            pkgs[p] = new CpuPackage(p, kt, mcs[p]);
+        }
+        for (MemoryController mc : mcs) mc.setPeers(List.of(mcs));
+        caches = new CacheSystem(np, config.coresPerPackage(), config.l1Bytes(), config.l1Ways(), config.llcBytes(), config.llcWays(), mcs,
+                line -> keyIdOf(line << 6));
+        cores = new Core[config.cores()];
+        for (int p = 0; p < np; p++) {
+            List<Core> cs = new ArrayList<>();
+            for (int i = 0; i < config.coresPerPackage(); i++) {
+                int id = p * config.coresPerPackage() + i;
+                cores[id] = new Core(this, id, pkgs[p]);
+                cs.add(cores[id]);
+            }
+            pkgs[p].setCores(cs);
+        }
+        Runnable settle = () -> {
+            for (MemoryController mc : mcs) mc.settleAll();
+        };
+        tme.setChangeListener(settle);
+        for (CpuPackage p : pkgs) p.keyTable().setChangeListener(settle);
+        dram.setHook(new Dram.Hook() {
+            @Override
+            public void beforeRawAccess(long pa, long len, boolean write) {
+                for (MemoryController mc : mcs) mc.drain();
+            }
+
+            @Override
+            public void afterRawWrite(long pa, long len) {
+                for (MemoryController mc : mcs) mc.dropReadAhead(pa, len);
+            }
+        });
+        for (Msr m : TmeMsrs.all()) registerMsr(m);
+    }
+
+    /** Powers on a machine with entropy from the configuration's seed (SecureRandom if none). */
+    public static Machine powerOn(MachineConfig config) {
+        return powerOn(config, config.seed() == null ? Entropy.secure() : Entropy.seeded(config.seed()));
+    }
+
+    public static Machine powerOn(MachineConfig config, Entropy entropy) {
+        return powerOn(config, entropy, new Dram(config.dramBytes()));
+    }
+
+    /**
+     * Powers on with existing DRAM contents (a warm reboot or a cold-boot transplant: DRAM keeps
+     * its ciphertext, while keys, caches and MSRs start over).
+     */
+    public static Machine powerOn(MachineConfig config, Entropy entropy, Dram dram) {
+        if (config == null || entropy == null || dram == null) throw new IllegalArgumentException("config, entropy and dram are required");
+        if (dram.size() != config.dramBytes()) throw new IllegalArgumentException("DRAM size " + dram.size() + " != configured " + config.dramBytes());
+        Machine m = new Machine(config, entropy, dram, XtsEngine.best());
+        m.firmware();
+        return m;
+    }
+
+    /** What firmware does at power-on: the optional tweak salt, then IA32_TME_ACTIVATE written and locked. */
+    private void firmware() {
+        if (config.saltedTweak()) {
+            byte[] s = new byte[16];
+            if (entropy.fill(s)) {
+                long lo = 0, hi = 0;
+                for (int i = 0; i < 8; i++) {
+                    lo |= (s[i] & 0xffL) << (8 * i);
+                    hi |= (s[8 + i] & 0xffL) << (8 * i);
+                }
+                tme.setSalt(new LineTweak(lo, hi));
+            }
+        }
+        if (config.firmwareActivate() && config.tme()) {
+            long v = TmeMsrs.ACT_ENABLE | ((long) config.tmePolicy() << TmeMsrs.ACT_POLICY_SHIFT)
+                    | (config.bypass() ? TmeMsrs.ACT_BYPASS : 0) | ((long) config.keyIdBits() << TmeMsrs.ACT_KEYID_BITS_SHIFT)
+                    | ((long) config.algorithms() << TmeMsrs.ACT_ALGS_SHIFT);
+            try {
+                cores[0].wrmsr(TmeMsrs.IA32_TME_ACTIVATE, v);
+            } catch (GeneralProtectionFault e) {
+                throw new IllegalArgumentException("firmware could not activate TME with this configuration: " + e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ parts
+
+    public MachineConfig config() {
+        return config;
+    }
+
+    public Dram dram() {
+        return dram;
+    }
+
+    public TmeState tme() {
+        return tme;
+    }
+
+    public XtsEngine engine() {
+        return engine;
+    }
+
+    public CacheSystem caches() {
+        return caches;
+    }
+
+    public CpuPackage pkg(int i) {
+        if (i < 0 || i >= pkgs.length) throw new IllegalArgumentException("no package " + i + " (0.." + (pkgs.length - 1) + ")");
+        return pkgs[i];
+    }
+
+    public List<CpuPackage> packages() {
+        return List.of(pkgs);
+    }
+
+    public Core core(int i) {
+        if (i < 0 || i >= cores.length) throw new IllegalArgumentException("no cpu " + i + " (0.." + (cores.length - 1) + ")");
+        return cores[i];
+    }
+
+    public List<Core> cores() {
+        return List.of(cores);
+    }
+
+    public Mmu mmu(int cpu) {
+        return core(cpu).mmu();
+    }
+
+    public Entropy entropy() {
+        return entropy;
+    }
+
+    /** Replaces the hardware entropy source (e.g. with one that fails, to provoke ENTROPY_ERROR). */
+    public void setEntropy(Entropy e) {
+        if (e == null) throw new IllegalArgumentException("entropy must not be null");
+        entropy = e;
+    }
+
+    /** Registers an MSR (other hardware features add theirs). */
+    public void registerMsr(Msr m) {
+        msrs.put(m.address(), m);
+    }
+
+    /** The MSR at {@code address}; #GP if the model does not define it. */
+    public Msr msr(long address) {
+        Msr m = address >= 0 && address <= 0xffffffffL ? msrs.get((int) address) : null;
+        if (m == null) throw new GeneralProtectionFault(String.format("undefined MSR 0x%x", address));
+        return m;
+    }
+
+    // ------------------------------------------------------------------ addresses
+
+    /** KeyID bits in effect (IA32_TME_ACTIVATE[35:32] once locked and enabled, else 0). */
+    public int keyIdBits() {
+        return tme.keyIdBits();
+    }
+
+    /** Highest KeyID an address can carry: 2^KEYID_BITS - 1. */
+    public int maxKeyId() {
+        return (1 << tme.keyIdBits()) - 1;
+    }
+
+    /** KeyIDs PCONFIG can program: min(2^bits - 1, MAX_KEYS), 0 before activation (IA32_MKTME_KEYID_PARTITIONING[31:0]). */
+    public int mktmeKeyIds() {
+        return Math.min(maxKeyId(), config.maxKeys());
+    }
+
+    /** Physical addresses usable with a KeyID: min(DRAM size, 2^(MAXPHYADDR - KEYID_BITS)). */
+    public long physLimit() {
+        return Math.min(config.dramBytes(), 1L << tme.keyIdShift());
+    }
+
+    /** The full physical address: {@code pa} with {@code keyId} in the KeyID bits. */
+    public long fullPa(long pa, int keyId) {
+        if (keyId < 0 || keyId > maxKeyId()) throw new IllegalArgumentException("KeyID " + keyId + " out of range 0.." + maxKeyId() + " (KEYID_BITS=" + keyIdBits() + ")");
+        if (pa < 0 || pa >= (1L << tme.keyIdShift())) throw new IllegalArgumentException(String.format("physical address 0x%x has bits at or above bit %d", pa, tme.keyIdShift()));
+        return pa | (long) keyId << tme.keyIdShift();
+    }
+
+    public int keyIdOf(long fullPa) {
+        return (int) (fullPa >>> tme.keyIdShift());
+    }
+
+    public long paOf(long fullPa) {
+        return fullPa & ((1L << tme.keyIdShift()) - 1);
+    }
+
+    /** Checks a full-PA range lies in DRAM under a valid KeyID (IllegalArgumentException otherwise). */
+    public void checkFull(long fullPa, int len) {
+        int shift = tme.keyIdShift();
+        long pa = fullPa & ((1L << shift) - 1);
+        if ((fullPa >>> shift) > maxKeyId() || fullPa < 0 || len < 0 || pa + len > physLimit()) {
+            throw new IllegalArgumentException(String.format("physical access 0x%x+%d (KeyID %d) outside DRAM or KeyID range", pa, len, fullPa >>> shift));
+        }
+    }
+
+    private Core onlineCore(int cpu) {
+        Core c = core(cpu);
+        if (!c.online()) throw new IllegalArgumentException("cpu " + cpu + " is offline");
+        return c;
+    }
+
+    private long checkedFull(long pa, int keyId, long len) {
+        if (len < 0) throw new IllegalArgumentException("negative length " + len);
+        long f = fullPa(pa, keyId);
+        if (pa + len > physLimit() || pa + len < pa) throw new IllegalArgumentException(String.format("physical range 0x%x+%d outside DRAM (limit 0x%x)", pa, len, physLimit()));
+        return f;
+    }
+
+    /** Base of the firmware scratch page of core {@code cpu} (top of DRAM); the frame allocator avoids it. */
+    public long scratchPage(int cpu) {
+        core(cpu);
+        return config.dramBytes() - (long) (cores.length - cpu) * Dram.PAGE;
+    }
+
+    /** A frame allocator over [1 MiB, scratch area) for page tables and test data. */
+    public FrameAllocator frameAllocator() {
+        return new FrameAllocator(1L << 20, config.dramBytes() - (long) cores.length * Dram.PAGE);
+    }
+
+    // ------------------------------------------------------------------ physical accesses
+
+    /** Stores bytes at physical {@code pa} under {@code keyId} as core {@code cpu}, through its caches. */
+    public void pstore(int cpu, long pa, int keyId, byte[] data) {
+        onlineCore(cpu);
+        if (data == null) throw new IllegalArgumentException("data must not be null");
+        long f = checkedFull(pa, keyId, data.length);
+        caches.write(cpu, f, data, 0, data.length);
+    }
+
+    /** Loads {@code len} bytes at physical {@code pa} under {@code keyId} as core {@code cpu}, through its caches. */
+    public byte[] pload(int cpu, long pa, int keyId, int len) {
+        onlineCore(cpu);
+        long f = checkedFull(pa, keyId, len);
+        byte[] out = new byte[len];
+        caches.read(cpu, f, out, 0, len);
+        return out;
+    }
+
+    public long pload64(int cpu, long pa, int keyId) {
+        byte[] b = pload(cpu, pa, keyId, 8);
+        long v = 0;
+        for (int i = 7; i >= 0; i--) v = v << 8 | (b[i] & 0xff);
+        return v;
+    }
+
+    public void pstore64(int cpu, long pa, int keyId, long v) {
+        byte[] b = new byte[8];
+        for (int i = 0; i < 8; i++) b[i] = (byte) (v >>> (8 * i));
+        pstore(cpu, pa, keyId, b);
+    }
+
+    /** CLFLUSH of the line containing {@code pa} under {@code keyId}: written back if dirty and invalidated in every cache. */
+    public void clflush(int cpu, long pa, int keyId) {
+        onlineCore(cpu);
+        long f = checkedFull(pa, keyId, 1);
+        caches.clflush(f >>> 6);
+    }
+
+    /** CLFLUSH of every line of [pa, pa+len) under {@code keyId}. */
+    public void clflushRange(int cpu, long pa, int keyId, long len) {
+        onlineCore(cpu);
+        long f = checkedFull(pa, keyId, len);
+        for (long l = f >>> 6; l <= (f + Math.max(len, 1) - 1) >>> 6; l++) caches.clflush(l);
+    }
+
+    /** WBINVD on core {@code cpu}: writes back and invalidates its package's caches (all its L1s and the LLC). */
+    public void wbinvd(int cpu) {
+        Core c = onlineCore(cpu);
+        caches.wbinvd(c.pkg().id());
+    }
+
+    /** WBINVD on one online core of every powered package (Linux's wbinvd_on_all_cpus). */
+    public void wbinvdAll() {
+        for (CpuPackage p : pkgs) if (p.powered()) caches.wbinvd(p.id());
+    }
+
+    // ------------------------------------------------------------------ hotplug
+
+    public boolean isOnline(int cpu) {
+        return core(cpu).online();
+    }
+
+    /**
+     * Takes a core offline: its L1 is written back (into the LLC) and invalidated. If it was the
+     * package's last online core, the package powers off: its dirty lines are written back with the
+     * keys still present, its caches dropped, and its key table lost.
+     */
+    public void cpuOffline(int cpu) {
+        Core c = onlineCore(cpu);
+        long online = Arrays.stream(cores).filter(Core::online).count();
+        if (online == 1) throw new IllegalArgumentException("cpu " + cpu + " is the last online cpu");
+        caches.flushL1(cpu);
+        c.setOnline(false);
+        CpuPackage p = c.pkg();
+        if (p.cores().stream().noneMatch(Core::online)) {
+            caches.wbinvd(p.id());
+            for (MemoryController mc : mcs) mc.settleAll();
+            p.keyTable().powerLoss();
+            p.setPowered(false);
+        }
+    }
+
+    /** Brings a core online (INIT state: CPL 0, paging off). Its package powers on with an empty key table if it was off. */
+    public void cpuOnline(int cpu) {
+        Core c = core(cpu);
+        if (c.online()) throw new IllegalArgumentException("cpu " + cpu + " is already online");
+        c.pkg().setPowered(true);
+        c.setOnline(true);
+    }
+
+    // ------------------------------------------------------------------ invariants
+
+    /**
+     * Checks the flush rules' invariants and returns violations (empty = fine):
+     * (1) no cached line under a KeyID whose key-table entry changed after the line was filled;
+     * (2) the key tables of all powered packages agree (mode and key for every KeyID);
+     * (3) single writer: a line dirty or exclusive in one package is in no other package's caches.
+     */
+    public List<String> checkInvariants() {
+        List<String> out = new ArrayList<>();
+        Map<Long, Integer> exclusiveIn = new HashMap<>();
+        Map<Long, Integer> presentIn = new HashMap<>();
+        caches.forEachLine((level, owner, line, state, gen) -> {
+            int p = level.equals("L1") ? cores[owner].pkg().id() : owner;
+            int keyId = keyIdOf(line << 6);
+            KeyTable kt = pkgs[p].keyTable();
+            if (keyId >= kt.size()) {
+                out.add(String.format("%s of %s %d holds line 0x%x with KeyID %d beyond the key table", level, level.equals("L1") ? "cpu" : "package", owner, paOf(line << 6), keyId));
+                return;
+            }
+            long now = kt.get(keyId).generation();
+            if (now != gen) {
+                out.add(String.format("%s of %s %d holds line 0x%x under KeyID %d filled before its key changed (generation %d, now %d)",
+                        level, level.equals("L1") ? "cpu" : "package", owner, paOf(line << 6), keyId, gen, now));
+            }
+            if (level.equals("LLC")) {
+                Integer prev = presentIn.put(line, p);
+                if (state == dev.memcrypt.hw.cache.Cache.M || state == dev.memcrypt.hw.cache.Cache.E) {
+                    if (prev != null) out.add(String.format("line 0x%x KeyID %d exclusive in package %d but also in package %d", paOf(line << 6), keyId, p, prev));
+                    exclusiveIn.put(line, p);
+                } else if (exclusiveIn.containsKey(line) && exclusiveIn.get(line) != p) {
+                    out.add(String.format("line 0x%x KeyID %d shared in package %d but exclusive in package %d", paOf(line << 6), keyId, p, exclusiveIn.get(line)));
+                }
+            }
+        });
+        CpuPackage ref = null;
+        for (CpuPackage p : pkgs) {
+            if (!p.powered()) continue;
+            if (ref == null) {
+                ref = p;
+                continue;
+            }
+            for (int k = 1; k <= maxKeyId(); k++) {
+                KeyTable.Entry a = ref.keyTable().get(k), b = p.keyTable().get(k);
+                if (a.mode() != b.mode() || !sameKey(a, b)) {
+                    out.add("key tables of packages " + ref.id() + " and " + p.id() + " disagree on KeyID " + k + " (" + a.mode() + " vs " + b.mode() + ")");
+                }
+            }
+        }
+        return out;
+    }
+
+    private static boolean sameKey(KeyTable.Entry a, KeyTable.Entry b) {
+        if (a.key() == null || b.key() == null) return a.key() == b.key();
+        byte[] x = a.key().copyBytes(), y = b.key().copyBytes();
+        try {
+            return java.security.MessageDigest.isEqual(x, y);
+        } finally {
+            Arrays.fill(x, (byte) 0);
+            Arrays.fill(y, (byte) 0);
+        }
+    }
+}

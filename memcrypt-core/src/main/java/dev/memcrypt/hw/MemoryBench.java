@@ -1,0 +1,150 @@
+package dev.memcrypt.hw;
+
+import dev.memcrypt.crypto.LineTweak;
+import dev.memcrypt.crypto.XtsEngine;
+import dev.memcrypt.crypto.XtsKey;
+import dev.memcrypt.hw.cpu.KeyProgram;
+import dev.memcrypt.hw.cpu.PconfigCommand;
+import dev.memcrypt.hw.mmu.FrameAllocator;
+import dev.memcrypt.hw.mmu.Mmu;
+import dev.memcrypt.hw.mmu.PageTableBuilder;
+import dev.memcrypt.hw.mmu.Pte;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The memory-system workloads of {@code memcrypt bench memory} (plain Java, no JMH), also used by
+ * the JMH benchmarks:
+ * <ul>
+ * <li>{@code mem-stream}: sequential 4 KiB page stores, then loads of the same pages, through a
+ *   core's MMU and caches to DRAM under a user KeyID (SET_KEY_DIRECT); the region (16 MiB) is 8x
+ *   the LLC so every line is written back (encrypted) and refilled (decrypted).
+ *   Metric: bytes_per_second = (bytes stored + bytes loaded) / time.
+ * <li>{@code mem-random-load}: random aligned 8-byte loads with a warm TLB over 64 pages (256 KiB,
+ *   in the LLC, larger than the L1) under the user KeyID. Metric: ops_per_second.
+ * <li>{@code xts-lines} (reference): the engine's {@code encryptLines} on one page per call,
+ *   bytes_per_second, measured in the same run for the ratio.
+ * </ul>
+ */
+public final class MemoryBench {
+    /** One measured workload. */
+    public record Result(String workload, String metric, double value, long units, double seconds) {
+        @Override
+        public String toString() {
+            return String.format("%-16s %-17s %,.0f", workload, metric, value);
+        }
+    }
+
+    private MemoryBench() {}
+
+    static final long VA_BASE = 0x4000_0000L;
+
+    /** A machine with KeyID 1 programmed and {@code pages} pages mapped at VA_BASE under it on cpu 0. */
+    public static Mmu setup(int pages, int tableKeyId) {
+        Machine m = Machine.powerOn(MachineConfig.defaults());
+        byte[] k1 = new byte[16], k2 = new byte[16];
+        for (int i = 0; i < 16; i++) {
+            k1[i] = (byte) (i + 1);
+            k2[i] = (byte) (0x80 + i);
+        }
+        if (!m.core(0).pconfig(1, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2).ok()) throw new IllegalStateException("PCONFIG failed");
+        FrameAllocator fa = m.frameAllocator();
+        PageTableBuilder pt = new PageTableBuilder(m, 0, fa, tableKeyId);
+        long dataBase = 64L << 20;
+        for (int p = 0; p < pages; p++) pt.map(VA_BASE + ((long) p << 12), dataBase + ((long) p << 12), 1, Pte.RW | Pte.US);
+        Mmu mmu = m.mmu(0);
+        mmu.writeCr3(pt.cr3());
+        return mmu;
+    }
+
+    public static Result memStream(Duration budget) {
+        int pages = 4096;
+        Mmu mmu = setup(pages, 0);
+        byte[] page = new byte[4096];
+        for (int i = 0; i < page.length; i++) page[i] = (byte) i;
+        long bytes = 0;
+        long deadline = System.nanoTime() + budget.toNanos();
+        long t0 = System.nanoTime();
+        long sink = 0;
+        do {
+            for (int p = 0; p < pages; p++) {
+                page[0] = (byte) p;
+                mmu.store(VA_BASE + ((long) p << 12), page);
+            }
+            for (int p = 0; p < pages; p++) {
+                mmu.load(VA_BASE + ((long) p << 12), page, 0, 4096, Mmu.Access.READ);
+                sink += page[0];
+            }
+            bytes += 2L * pages * 4096;
+        } while (System.nanoTime() < deadline);
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (sink == 42) System.out.print("");
+        return new Result("mem-stream", "bytes_per_second", bytes / s, bytes, s);
+    }
+
+    public static Result memRandomLoad(Duration budget) {
+        int pages = 64;
+        Mmu mmu = setup(pages, 0);
+        for (int p = 0; p < pages; p++) mmu.load64(VA_BASE + ((long) p << 12)); // warm TLB
+        long ops = 0;
+        long x = 0x9E3779B97F4A7C15L;
+        long sink = 0;
+        long mask = ((long) pages << 12) - 8;
+        long deadline = System.nanoTime() + budget.toNanos();
+        long t0 = System.nanoTime();
+        do {
+            for (int i = 0; i < 65536; i++) {
+                x ^= x << 13;
+                x ^= x >>> 7;
+                x ^= x << 17;
+                sink += mmu.load64(VA_BASE + (x & mask));
+            }
+            ops += 65536;
+        } while (System.nanoTime() < deadline);
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (sink == 42) System.out.print("");
+        return new Result("mem-random-load", "ops_per_second", ops / s, ops, s);
+    }
+
+    /** The engine's line mode on one page per call (the reference for mem-stream). */
+    public static Result xtsLines(Duration budget) {
+        XtsEngine e = XtsEngine.best();
+        XtsKey k = XtsKey.of(new byte[32]);
+        byte[] buf = new byte[4096];
+        long bytes = 0;
+        long pa = 0;
+        long deadline = System.nanoTime() + budget.toNanos();
+        long t0 = System.nanoTime();
+        do {
+            for (int i = 0; i < 256; i++) {
+                e.encryptLines(k, LineTweak.NONE, pa, buf, 0, buf, 0, 64);
+                pa = (pa + 4096) & ((1L << 30) - 1);
+            }
+            bytes += 256L * 4096;
+        } while (System.nanoTime() < deadline);
+        double s = (System.nanoTime() - t0) / 1e9;
+        k.destroy();
+        return new Result("xts-lines", "bytes_per_second", bytes / s, bytes, s);
+    }
+
+    /** Runs mem-stream and mem-random-load (each after a warm-up of the same length). */
+    public static List<Result> run(Duration perWorkload) {
+        List<Result> out = new ArrayList<>();
+        memStream(perWorkload);
+        out.add(memStream(perWorkload));
+        memRandomLoad(perWorkload);
+        out.add(memRandomLoad(perWorkload));
+        return out;
+    }
+
+    public static void main(String[] args) {
+        Duration d = Duration.ofMillis(args.length > 0 ? Long.parseLong(args[0]) : 2000);
+        xtsLines(d);
+        Result x = xtsLines(d);
+        System.out.println(x);
+        for (Result r : run(d)) {
+            System.out.println(r + (r.workload().equals("mem-stream") ? String.format("   (%.0f%% of xts-lines)", 100 * r.value() / x.value()) : ""));
+        }
+    }
+}

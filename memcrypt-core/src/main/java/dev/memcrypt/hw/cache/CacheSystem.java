@@ -1,0 +1,343 @@
+package dev.memcrypt.hw.cache;
+
+import dev.memcrypt.hw.controller.MemoryController;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * All caches of the machine and their coherence protocol.
+ *
+ * <h2>Organisation</h2>
+ * Each core has a private L1; each package has a last-level cache (LLC) that is <em>inclusive</em>
+ * of its cores' L1s and keeps, per line, a mask of the L1s that may hold it (like Intel's core-valid
+ * bits). Every line holds plaintext and is tagged by its full physical address, KeyID bits
+ * included.
+ *
+ * <h2>Protocol (MESI, keyed by full PA)</h2>
+ * <ul>
+ * <li>LLC state is the package's state towards other packages: M/E = only this package holds the
+ *   line (M: the LLC copy is dirty), S = other packages may hold clean copies.
+ * <li>L1 state is the core's state within its package: M/E only if no other L1 of the package
+ *   holds the line and the package holds it exclusively.
+ * <li>Read miss: L1 -> own LLC (a peer L1 in M writes its data into the LLC and drops to S) ->
+ *   snoop the other packages' LLCs (a package holding the line dirty writes it back to DRAM
+ *   through <em>its</em> controller, MESI without O, and drops to S) -> fill from DRAM through
+ *   the own controller.
+ * <li>Write: needs M. A write hit in S, or a write miss, invalidates every other copy in the
+ *   machine first (dirty copies are written back to DRAM by their package's controller).
+ * <li>Evictions: L1 victim in M writes its data into the LLC; an LLC victim back-invalidates the
+ *   L1 copies and, if dirty, is written back (encrypted) by the package's controller.
+ * </ul>
+ * Because lines are keyed by full PA, two KeyIDs of one physical line are <b>not</b> coherent
+ * with each other: that is the MKTME aliasing hazard of seed 001, reproduced, not prevented.
+ *
+ * <h2>Flushes</h2>
+ * CLFLUSH writes back and invalidates one line (one full PA) in every cache of the coherence
+ * domain (all packages). WBINVD writes back and invalidates the executing core's package caches:
+ * its LLC and, by inclusion, every L1 of that package; other packages are untouched (real
+ * WBINVD acts on the executing processor's caches, which is why Linux uses wbinvd_on_all_cpus).
+ *
+ * <p>Not thread-safe: the machine is driven by one thread at a time.
+ */
+public final class CacheSystem {
+    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final int LINE = 64;
+
+    private final Cache[] l1;
+    private final Cache[] llc;
+    private final int[] pkgOf;
+    private final int cpp;
+    private final MemoryController[] mc;
+    private final KeyIdOf keyIdOf;
+
+    /** Extracts the KeyID from a full line number (depends on the KeyID bits in effect). */
+    public interface KeyIdOf {
+        int keyId(long line);
+    }
+
+    public CacheSystem(int packages, int coresPerPackage, int l1Bytes, int l1Ways, int llcBytes, int llcWays, MemoryController[] mc, KeyIdOf keyIdOf) {
+        this.cpp = coresPerPackage;
+        int n = packages * coresPerPackage;
+        l1 = new Cache[n];
+        pkgOf = new int[n];
+        for (int i = 0; i < n; i++) {
+            l1[i] = new Cache(l1Bytes, l1Ways);
+            pkgOf[i] = i / coresPerPackage;
+        }
+        llc = new Cache[packages];
+        for (int p = 0; p < packages; p++) llc[p] = new Cache(llcBytes, llcWays);
+        this.mc = mc;
+        this.keyIdOf = keyIdOf;
+    }
+
+    public Cache l1(int core) {
+        return l1[core];
+    }
+
+    public Cache llc(int pkg) {
+        return llc[pkg];
+    }
+
+    private static long bit(int core, int cpp) {
+        return 1L << ((core % cpp) & 63);
+    }
+
+    // ---------------------------------------------------------------- core protocol
+
+    /** Makes {@code line} present in core {@code c}'s L1 (in M if {@code write}); returns its slot. */
+    int acquire(int c, long line, boolean write, boolean full) {
+        Cache L = l1[c];
+        int s = L.find(line);
+        if (s >= 0) {
+            if (write && L.state[s] != Cache.M) {
+                if (L.state[s] == Cache.S) upgrade(c, line);
+                L.state[s] = Cache.M;
+            }
+            L.stamp[s] = ++L.clock;
+            return s;
+        }
+        return miss(c, line, write, full);
+    }
+
+    private void upgrade(int c, long line) {
+        int p = pkgOf[c];
+        Cache C = llc[p];
+        int ls = C.find(line);
+        invalidatePeers(p, ls, c);
+        C.sharers[ls] = bit(c, cpp);
+        if (C.state[ls] == Cache.S) {
+            snoopOthers(p, line, true);
+            C.state[ls] = Cache.E;
+        }
+    }
+
+    /** Gives other L1s of package p the line's data (if M) and invalidates them, except core {@code except}. */
+    private void invalidatePeers(int p, int ls, int except) {
+        Cache C = llc[p];
+        long mask = C.sharers[ls];
+        if (mask == 0) return;
+        long line = C.tag[ls];
+        int base = p * cpp;
+        for (int o = base; o < base + cpp; o++) {
+            if (o == except || (mask & bit(o, cpp)) == 0) continue;
+            Cache L = l1[o];
+            int s = L.find(line);
+            if (s < 0) continue;
+            if (L.state[s] == Cache.M) {
+                System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+                C.state[ls] = Cache.M;
+            }
+            L.drop(s);
+        }
+        C.sharers[ls] = 0;
+    }
+
+    /** Downgrades other L1s of package p to S, merging M data into the LLC. */
+    private void downgradePeers(int p, int ls, int except) {
+        Cache C = llc[p];
+        long mask = C.sharers[ls];
+        if (mask == 0) return;
+        long line = C.tag[ls];
+        int base = p * cpp;
+        for (int o = base; o < base + cpp; o++) {
+            if (o == except || (mask & bit(o, cpp)) == 0) continue;
+            Cache L = l1[o];
+            int s = L.find(line);
+            if (s < 0) continue;
+            if (L.state[s] == Cache.M) {
+                System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+                C.state[ls] = Cache.M;
+            }
+            L.state[s] = Cache.S;
+        }
+    }
+
+    /** Snoops the other packages. Returns whether any held the line. */
+    private boolean snoopOthers(int p, long line, boolean invalidate) {
+        boolean found = false;
+        for (int q = 0; q < llc.length; q++) {
+            if (q == p) continue;
+            Cache C = llc[q];
+            int ls = C.find(line);
+            if (ls < 0) continue;
+            found = true;
+            if (invalidate) invalidatePeers(q, ls, -1);
+            else downgradePeers(q, ls, -1);
+            if (C.state[ls] == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
+            if (invalidate) C.drop(ls);
+            else C.state[ls] = Cache.S;
+        }
+        return found;
+    }
+
+    private int miss(int c, long line, boolean write, boolean full) {
+        int p = pkgOf[c];
+        Cache C = llc[p];
+        int ls = C.find(line);
+        if (ls >= 0) {
+            if (write) {
+                invalidatePeers(p, ls, c);
+                if (C.state[ls] == Cache.S) {
+                    snoopOthers(p, line, true);
+                    C.state[ls] = Cache.E;
+                }
+            } else {
+                downgradePeers(p, ls, c);
+            }
+            C.stamp[ls] = ++C.clock;
+        } else {
+            boolean shared = snoopOthers(p, line, write);
+            ls = C.victim(line);
+            if (C.tag[ls] != -1) evictLlc(p, ls);
+            MemoryController m = mc[p];
+            C.tag[ls] = line;
+            C.sharers[ls] = 0;
+            C.gen[ls] = m.keyGeneration(keyIdOf.keyId(line));
+            if (!(write && full)) m.fill(line, C.data, ls * LINE);
+            C.state[ls] = shared && !write ? Cache.S : Cache.E;
+            C.stamp[ls] = ++C.clock;
+        }
+        Cache L = l1[c];
+        int s = L.victim(line);
+        if (L.tag[s] != -1) evictL1(c, s);
+        System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
+        L.tag[s] = line;
+        L.gen[s] = C.gen[ls];
+        long b = bit(c, cpp);
+        if (write) L.state[s] = Cache.M;
+        else L.state[s] = C.state[ls] == Cache.S || (C.sharers[ls] & ~b) != 0 ? Cache.S : Cache.E;
+        C.sharers[ls] |= b;
+        L.stamp[s] = ++L.clock;
+        return s;
+    }
+
+    private void evictL1(int c, int s) {
+        Cache L = l1[c];
+        long line = L.tag[s];
+        int p = pkgOf[c];
+        Cache C = llc[p];
+        int ls = C.find(line);
+        if (ls < 0) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
+        if (L.state[s] == Cache.M) {
+            System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+            C.state[ls] = Cache.M;
+        }
+        L.drop(s);
+        // clear the sharer bit unless another core aliasing the same bit still holds the line
+        long b = bit(c, cpp);
+        boolean other = false;
+        if (cpp > 64) {
+            int base = p * cpp;
+            for (int o = base; o < base + cpp && !other; o++) if (o != c && bit(o, cpp) == b && l1[o].find(line) >= 0) other = true;
+        }
+        if (!other) C.sharers[ls] &= ~b;
+    }
+
+    private void evictLlc(int p, int ls) {
+        Cache C = llc[p];
+        invalidatePeers(p, ls, -1);
+        if (C.state[ls] == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
+        C.drop(ls);
+    }
+
+    // ---------------------------------------------------------------- accesses
+
+    /** Reads {@code len} bytes at full physical address {@code fullPa} as core {@code c}. */
+    public void read(int c, long fullPa, byte[] dst, int off, int len) {
+        while (len > 0) {
+            int lo = (int) (fullPa & (LINE - 1));
+            int n = Math.min(len, LINE - lo);
+            int s = acquire(c, fullPa >>> 6, false, false);
+            System.arraycopy(l1[c].data, s * LINE + lo, dst, off, n);
+            fullPa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Writes bytes at full physical address {@code fullPa} as core {@code c} (write-allocate). */
+    public void write(int c, long fullPa, byte[] src, int off, int len) {
+        while (len > 0) {
+            int lo = (int) (fullPa & (LINE - 1));
+            int n = Math.min(len, LINE - lo);
+            int s = acquire(c, fullPa >>> 6, true, n == LINE);
+            System.arraycopy(src, off, l1[c].data, s * LINE + lo, n);
+            fullPa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** 8-byte little-endian load; {@code fullPa} must not cross a line. */
+    public long load64(int c, long fullPa) {
+        int s = acquire(c, fullPa >>> 6, false, false);
+        return (long) LONG.get(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)));
+    }
+
+    /** 8-byte little-endian store; {@code fullPa} must not cross a line. */
+    public void store64(int c, long fullPa, long v) {
+        int s = acquire(c, fullPa >>> 6, true, false);
+        LONG.set(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)), v);
+    }
+
+    // ---------------------------------------------------------------- flushes
+
+    /** CLFLUSH: write back (if dirty) and invalidate {@code line} in every cache of the machine. */
+    public void clflush(long line) {
+        for (int q = 0; q < llc.length; q++) {
+            int ls = llc[q].find(line);
+            if (ls >= 0) evictLlc(q, ls);
+        }
+    }
+
+    /** WBINVD as executed on a core of package {@code p}: its LLC and, by inclusion, all its L1s. */
+    public void wbinvd(int p) {
+        Cache C = llc[p];
+        // evict in address order so consecutive dirty lines become one encryptLines run
+        int n = 0;
+        long[] lines = new long[C.tag.length];
+        for (long t : C.tag) if (t != -1) lines[n++] = t;
+        Arrays.sort(lines, 0, n);
+        for (int k = 0; k < n; k++) evictLlc(p, C.find(lines[k]));
+        for (int o = p * cpp; o < (p + 1) * cpp; o++) {
+            Cache L = l1[o];
+            for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) throw new IllegalStateException("inclusion violated in L1 of core " + o);
+        }
+    }
+
+    /** A core going offline writes back and invalidates its L1 (into its LLC). */
+    public void flushL1(int c) {
+        Cache L = l1[c];
+        for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) evictL1(c, s);
+    }
+
+    // ---------------------------------------------------------------- inspection
+
+    /** Visits every valid line: level ("L1" or "LLC"), owner (core or package), full line, MESI state, fill generation. */
+    public interface LineVisitor {
+        void line(String level, int owner, long line, byte state, long gen);
+    }
+
+    public void forEachLine(LineVisitor v) {
+        for (int c = 0; c < l1.length; c++) {
+            Cache L = l1[c];
+            for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) v.line("L1", c, L.tag[s], L.state[s], L.gen[s]);
+        }
+        for (int p = 0; p < llc.length; p++) {
+            Cache C = llc[p];
+            for (int s = 0; s < C.tag.length; s++) if (C.tag[s] != -1) v.line("LLC", p, C.tag[s], C.state[s], C.gen[s]);
+        }
+    }
+
+    /** MESI state of a full line in core {@code c}'s L1. */
+    public byte l1State(int c, long line) {
+        return l1[c].stateOf(line);
+    }
+
+    /** MESI state of a full line in package {@code p}'s LLC. */
+    public byte llcState(int p, long line) {
+        return llc[p].stateOf(line);
+    }
+}

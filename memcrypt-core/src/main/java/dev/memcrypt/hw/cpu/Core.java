@@ -1,0 +1,258 @@
+package dev.memcrypt.hw.cpu;
+
+import dev.memcrypt.crypto.XtsKey;
+import dev.memcrypt.hw.Machine;
+import dev.memcrypt.hw.MachineConfig;
+import dev.memcrypt.hw.controller.KeyTable;
+import dev.memcrypt.hw.controller.TmeState;
+import dev.memcrypt.hw.mmu.Mmu;
+import java.util.Arrays;
+
+/**
+ * One logical CPU: CPUID, RDMSR/WRMSR, PCONFIG, its privilege level and its MMU. Memory accesses
+ * go through {@link Machine} (physical) or {@link #mmu()} (linear).
+ */
+public final class Core {
+    // ---- CPUID bit layout (SPEC-FACTS §1; Intel SDM Vol. 2A CPUID)
+    /** CPUID.(7,0):ECX[13]: TME enumerated. */
+    public static final int CPUID7_ECX_TME = 1 << 13;
+    /** CPUID.(7,0):EDX[18]: PCONFIG enumerated. */
+    public static final int CPUID7_EDX_PCONFIG = 1 << 18;
+    /** CPUID.0x1B.n:EAX[11:0]: sub-leaf type, 0 invalid, 1 = target identifiers in EBX/ECX/EDX. */
+    public static final int CPUID1B_TYPE_TARGETS = 1;
+    /** PCONFIG target identifier 1: MKTME. */
+    public static final int PCONFIG_TARGET_MKTME = 1;
+    /** Highest basic leaf the model implements. */
+    public static final int MAX_BASIC_LEAF = 0x1b;
+    public static final int MAX_EXT_LEAF = 0x80000008;
+    /** CPUID.1:EDX bits: FPU(0), TSC(4), MSR(5), CLFSH(19). */
+    public static final int CPUID1_EDX = 1 | 1 << 4 | 1 << 5 | 1 << 19;
+    /** CPUID.1:ECX bit 31: running under a hypervisor (never on this bare-metal model). */
+    public static final int CPUID1_ECX_HYPERVISOR = 1 << 31;
+
+    private final Machine machine;
+    private final int id;
+    private final CpuPackage pkg;
+    private final Mmu mmu;
+    private int cpl;
+    private boolean online = true;
+    private boolean paging;
+    private long rflags = 0x2;
+
+    public Core(Machine machine, int id, CpuPackage pkg) {
+        this.machine = machine;
+        this.id = id;
+        this.pkg = pkg;
+        this.mmu = new Mmu(machine, this);
+    }
+
+    public Machine machine() {
+        return machine;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public CpuPackage pkg() {
+        return pkg;
+    }
+
+    public Mmu mmu() {
+        return mmu;
+    }
+
+    public int cpl() {
+        return cpl;
+    }
+
+    /** Sets the current privilege level (0..3). */
+    public void setCpl(int cpl) {
+        if (cpl < 0 || cpl > 3) throw new IllegalArgumentException("CPL must be 0..3, got " + cpl);
+        this.cpl = cpl;
+    }
+
+    public boolean online() {
+        return online;
+    }
+
+    /** For {@link Machine}'s hotplug: also resets the architectural state an INIT/SIPI resets. */
+    public void setOnline(boolean on) {
+        online = on;
+        if (on) {
+            cpl = 0;
+            paging = false;
+            mmu.reset();
+        }
+    }
+
+    /** CR0.PG: whether PCONFIG's RBX is a linear address (translated by the MMU) or physical. */
+    public boolean pagingEnabled() {
+        return paging;
+    }
+
+    public void setPagingEnabled(boolean on) {
+        paging = on;
+    }
+
+    public long rflags() {
+        return rflags;
+    }
+
+    // ------------------------------------------------------------------ CPUID
+
+    public CpuidResult cpuid(int leaf, int subleaf) {
+        MachineConfig c = machine.config();
+        switch (leaf) {
+            case 0:
+                return new CpuidResult(MAX_BASIC_LEAF, 0x756e6547, 0x6c65746e, 0x49656e69); // "GenuineIntel"
+            case 1: {
+                int ebx = 8 << 8 | (Math.min(c.coresPerPackage(), 255) << 16) | (id & 0xff) << 24;
+                return new CpuidResult(0x000606a6, ebx, 0, CPUID1_EDX);
+            }
+            case 7:
+                if (subleaf != 0) return CpuidResult.ZERO;
+                return new CpuidResult(0, 0, c.tme() ? CPUID7_ECX_TME : 0, c.pconfig() ? CPUID7_EDX_PCONFIG : 0);
+            case 0x1b:
+                if (!c.pconfig() || subleaf != 0) return CpuidResult.ZERO;
+                return new CpuidResult(CPUID1B_TYPE_TARGETS, PCONFIG_TARGET_MKTME, 0, 0);
+            case 0x80000000:
+                return new CpuidResult(MAX_EXT_LEAF, 0, 0, 0);
+            case 0x80000008:
+                return new CpuidResult(c.maxPhysAddr() | 48 << 8, 0, 0, 0);
+            default:
+                return CpuidResult.ZERO;
+        }
+    }
+
+    // ------------------------------------------------------------------ MSRs
+
+    public long rdmsr(long msr) {
+        if (cpl > 0) throw new GeneralProtectionFault("RDMSR at CPL " + cpl);
+        return machine.msr(msr).read(this);
+    }
+
+    public void wrmsr(long msr, long value) {
+        if (cpl > 0) throw new GeneralProtectionFault("WRMSR at CPL " + cpl);
+        machine.msr(msr).write(this, value);
+    }
+
+    // ------------------------------------------------------------------ PCONFIG
+
+    /**
+     * PCONFIG (0F 01 C5), architectural form: EAX = leaf, RBX = address of the MKTME_KEY_PROGRAM
+     * structure (linear if paging is enabled, else physical under KeyID 0). Faults are thrown;
+     * status codes are returned in RAX with ZF.
+     */
+    public PconfigResult pconfig(long rax, long rbx) {
+        return pconfig(rax, rbx, !paging);
+    }
+
+    private PconfigResult pconfig(long rax, long rbx, boolean physical) {
+        MachineConfig cfg = machine.config();
+        if (cpl > 0) throw new InvalidOpcodeFault("PCONFIG at CPL " + cpl);
+        if (!cfg.pconfig()) throw new InvalidOpcodeFault("PCONFIG not enumerated (CPUID.7.0:EDX[18] = 0)");
+        if ((int) rax != 0) throw new GeneralProtectionFault("PCONFIG leaf " + (int) rax + " not supported");
+        TmeState tme = machine.tme();
+        if (!tme.locked() || !tme.active()) throw new GeneralProtectionFault("IA32_TME_ACTIVATE not locked and enabled");
+        if (tme.keyIdBits() == 0) throw new GeneralProtectionFault("MK_TME_KEYID_BITS = 0");
+        if ((rbx & (KeyProgram.ALIGN - 1)) != 0) throw new GeneralProtectionFault(String.format("MKTME_KEY_PROGRAM at 0x%x not 256-byte aligned", rbx));
+        byte[] s;
+        if (physical) {
+            if (rbx < 0 || rbx + KeyProgram.SIZE > machine.physLimit()) throw new GeneralProtectionFault(String.format("MKTME_KEY_PROGRAM at 0x%x outside memory", rbx));
+            s = machine.pload(id, rbx, 0, KeyProgram.SIZE);
+        } else {
+            s = mmu.load(rbx, KeyProgram.SIZE); // may #PF
+        }
+        try {
+            return program(s);
+        } finally {
+            Arrays.fill(s, (byte) 0);
+        }
+    }
+
+    private PconfigResult program(byte[] s) {
+        if (!KeyProgram.reservedClear(s)) throw new GeneralProtectionFault("MKTME_KEY_PROGRAM reserved bits set");
+        if (!KeyProgram.keyHighBytesClear(s)) throw new GeneralProtectionFault("MKTME_KEY_PROGRAM key field bytes 16..63 not zero");
+        int ctrl = KeyProgram.ctrl(s);
+        int cmd = ctrl & KeyProgram.CTRL_COMMAND_MASK;
+        int alg = (ctrl >>> KeyProgram.CTRL_ALG_SHIFT) & KeyProgram.CTRL_ALG_MASK;
+        int keyId = KeyProgram.keyId(s);
+        TmeState tme = machine.tme();
+        if (cmd > PconfigCommand.NO_ENCRYPT.code) return done(PconfigStatus.INVALID_PROG_CMD);
+        if (keyId == 0 || keyId > (1 << tme.keyIdBits()) - 1 || keyId > machine.config().maxKeys()) return done(PconfigStatus.INVALID_KEYID);
+        if (alg != KeyProgram.ALG_AES_XTS_128 || (tme.cryptoAlgs() & KeyProgram.ALG_AES_XTS_128) == 0) return done(PconfigStatus.INVALID_ENC_ALG);
+        KeyTable table = pkg.keyTable();
+        int holder = pkg.busyHolder();
+        if (holder >= 0 && holder != id) return done(PconfigStatus.DEVICE_BUSY);
+        if (!table.tryLock()) return done(PconfigStatus.DEVICE_BUSY);
+        try {
+            switch (cmd) {
+                case 0 -> { // SET_KEY_DIRECT
+                    byte[] k1 = KeyProgram.keyLow(s, KeyProgram.OFF_KEY_FIELD_1);
+                    byte[] k2 = KeyProgram.keyLow(s, KeyProgram.OFF_KEY_FIELD_2);
+                    XtsKey key = XtsKey.of(k1, k2);
+                    Arrays.fill(k1, (byte) 0);
+                    Arrays.fill(k2, (byte) 0);
+                    table.setKey(keyId, key);
+                }
+                case 1 -> { // SET_KEY_RANDOM
+                    byte[] r = new byte[32];
+                    if (!machine.entropy().fill(r)) {
+                        Arrays.fill(r, (byte) 0);
+                        return done(PconfigStatus.ENTROPY_ERROR);
+                    }
+                    for (int i = 0; i < 16; i++) {
+                        r[i] ^= s[KeyProgram.OFF_KEY_FIELD_1 + i];
+                        r[16 + i] ^= s[KeyProgram.OFF_KEY_FIELD_2 + i];
+                    }
+                    XtsKey key = XtsKey.of(r);
+                    Arrays.fill(r, (byte) 0);
+                    table.setKey(keyId, key);
+                }
+                case 2 -> table.clear(keyId);
+                default -> table.noEncrypt(keyId);
+            }
+        } finally {
+            table.unlock();
+        }
+        return done(PconfigStatus.SUCCESS);
+    }
+
+    private PconfigResult done(PconfigStatus st) {
+        PconfigResult r = PconfigResult.of(st, rflags);
+        rflags = r.rflags();
+        return r;
+    }
+
+    /**
+     * Convenience for scripts and the kernel: builds the structure, writes it to this core's
+     * firmware scratch page ({@link Machine#scratchPage}) under KeyID 0 through the caches, and
+     * executes PCONFIG leaf 0 on it (the scratch address is used physically even with paging on).
+     */
+    public PconfigResult pconfig(int keyId, PconfigCommand cmd, int algorithm, byte[] key1, byte[] key2) {
+        return pconfig(KeyProgram.build(keyId, cmd, algorithm, key1, key2));
+    }
+
+    /** Executes PCONFIG leaf 0 on an already built 256-byte structure, placed in the scratch page. */
+    public PconfigResult pconfig(byte[] keyProgram) {
+        if (keyProgram == null || keyProgram.length < KeyProgram.SIZE || keyProgram.length > KeyProgram.ALIGN) {
+            throw new IllegalArgumentException("MKTME_KEY_PROGRAM must be 192..256 bytes");
+        }
+        if (!online) throw new IllegalArgumentException("cpu " + id + " is offline");
+        long pa = machine.scratchPage(id);
+        byte[] img = Arrays.copyOf(keyProgram, KeyProgram.ALIGN);
+        try {
+            machine.pstore(id, pa, 0, img);
+            return pconfig(0, pa, true);
+        } finally {
+            Arrays.fill(img, (byte) 0);
+            machine.pstore(id, pa, 0, new byte[KeyProgram.ALIGN]); // do not leave key material in the scratch page
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "cpu" + id + "(pkg " + pkg.id() + (online ? "" : ", offline") + ")";
+    }
+}

@@ -1,0 +1,257 @@
+package dev.memcrypt.hw.mmu;
+
+import dev.memcrypt.hw.Machine;
+import dev.memcrypt.hw.cache.CacheSystem;
+import dev.memcrypt.hw.cpu.Core;
+import dev.memcrypt.hw.cpu.GeneralProtectionFault;
+import dev.memcrypt.hw.cpu.PageFault;
+import java.util.Arrays;
+
+/**
+ * One core's MMU: x86-64 4-level paging (4 KiB, 2 MiB and 1 GiB pages) over page tables that live
+ * in modelled DRAM, so they are cached and encrypted like any data.
+ *
+ * <h2>Data path of a linear load / store</h2>
+ * <ol>
+ * <li>Canonical check (48-bit linear addresses), else #GP.
+ * <li>TLB lookup (speed-only, see below). On a miss, or when the cached permissions do not allow
+ *   the access, walk: CR3 gives the PML4's full physical address, KeyID bits included; each entry
+ *   is read with an 8-byte load <em>through the caches</em> under the KeyID carried by the parent
+ *   (CR3 or the previous entry), checked (P, reserved bits, U/S, R/W, XD) and gets its A bit set
+ *   (a store through the caches); a write sets D in the leaf.
+ * <li>The leaf gives the frame's full physical address: address bits plus the KeyID bits of the
+ *   leaf entry. The access then goes to {@link CacheSystem} as this core, line by line; see there
+ *   and the memory controller for fills and write-backs.
+ * </ol>
+ * An access that spans pages translates every page before touching memory, so a fault on the
+ * second page leaves the first unmodified. CR0.WP = 1, EFER.NXE = 1, CR4.PGE = 0, no PCIDs.
+ *
+ * <h2>TLB (speed-only state)</h2>
+ * A direct-mapped array of 4 KiB translations (large pages are cached per 4 KiB piece). It caches
+ * the leaf's full frame address and the combined permissions; INVLPG drops every entry of the page
+ * containing the address (all pieces of a large page), a CR3 load drops all. Like real TLBs it is
+ * not coherent with page-table writes: software must INVLPG.
+ */
+public final class Mmu {
+    /** Kind of access, for permission checks and the page-fault error code. */
+    public enum Access { READ, WRITE, FETCH }
+
+    private static final int TLB = 256;
+    private static final int F_W = 1, F_U = 2, F_NX = 4, F_D = 8;
+
+    private final Machine m;
+    private final Core core;
+    private final int cpu;
+    private final CacheSystem caches;
+    private long cr3;
+
+    // speed-only TLB
+    private final long[] tlbVpn = new long[TLB];
+    private final long[] tlbFrame = new long[TLB];
+    private final int[] tlbFlags = new int[TLB];
+    private final byte[] tlbShift = new byte[TLB];
+    private long hits, walks;
+
+    public Mmu(Machine m, Core core) {
+        this.m = m;
+        this.core = core;
+        this.cpu = core.id();
+        this.caches = m.caches();
+        Arrays.fill(tlbVpn, -1L);
+    }
+
+    public long cr3() {
+        return cr3;
+    }
+
+    /** MOV to CR3: bits 63:MAXPHYADDR must be 0 (#GP); flushes the TLB. */
+    public void writeCr3(long v) {
+        int maxPhys = m.config().maxPhysAddr();
+        if ((v & ~((1L << maxPhys) - 1)) != 0) throw new GeneralProtectionFault(String.format("CR3 0x%x sets bits above MAXPHYADDR", v));
+        cr3 = v;
+        flushTlb();
+    }
+
+    /** KeyID of the PML4, from CR3's KeyID bits. */
+    public int cr3KeyId() {
+        return m.keyIdOf(cr3 & Pte.addrMask(m.config().maxPhysAddr()));
+    }
+
+    public void invlpg(long va) {
+        for (int i = 0; i < TLB; i++) {
+            if (tlbVpn[i] == -1) continue;
+            int sh = tlbShift[i] - 12;
+            if ((tlbVpn[i] >>> sh) == ((va >>> 12) >>> sh)) tlbVpn[i] = -1;
+        }
+    }
+
+    public void flushTlb() {
+        Arrays.fill(tlbVpn, -1L);
+    }
+
+    /** INIT: CR3 = 0, TLB empty. */
+    public void reset() {
+        cr3 = 0;
+        flushTlb();
+    }
+
+    public long tlbHits() {
+        return hits;
+    }
+
+    public long walks() {
+        return walks;
+    }
+
+    private static void canonical(long va) {
+        if ((va << 16) >> 16 != va) throw new GeneralProtectionFault(String.format("non-canonical address 0x%x", va));
+    }
+
+    private int need(Access a) {
+        int need = 0;
+        if (a == Access.WRITE) need |= F_W | F_D;
+        if (core.cpl() == 3) need |= F_U;
+        return need;
+    }
+
+    /**
+     * Translates {@code va} for an access of kind {@code a}: the full physical address (KeyID bits
+     * included). Throws {@link PageFault} or {@link GeneralProtectionFault}.
+     */
+    public long translate(long va, Access a) {
+        if (!core.online()) throw new IllegalArgumentException("cpu " + cpu + " is offline");
+        canonical(va);
+        long vpn = va >>> 12;
+        int i = (int) vpn & (TLB - 1);
+        if (tlbVpn[i] == vpn) {
+            int f = tlbFlags[i];
+            int need = need(a);
+            if ((f & need) == need && !(a == Access.FETCH && (f & F_NX) != 0)) {
+                hits++;
+                return tlbFrame[i] | (va & 0xfff);
+            }
+            tlbVpn[i] = -1; // re-walk: the fault (or the D-bit update) must reflect the tables
+        }
+        return walk(va, a);
+    }
+
+    private long walk(long va, Access a) {
+        walks++;
+        int maxPhys = m.config().maxPhysAddr();
+        long addrMask = Pte.addrMask(maxPhys);
+        boolean user = core.cpl() == 3;
+        int ec = (a == Access.WRITE ? PageFault.W : 0) | (user ? PageFault.U : 0) | (a == Access.FETCH ? PageFault.I : 0);
+        long table = cr3 & addrMask;
+        boolean u = true, w = true, nx = false;
+        for (int level = 4; level >= 1; level--) {
+            long ea = table + 8L * Pte.index(va, level);
+            m.checkFull(ea, 8);
+            long e = caches.load64(cpu, ea);
+            if ((e & Pte.P) == 0) throw new PageFault(va, ec, "not present at level " + level);
+            if ((e & Pte.reserved(level, e, maxPhys)) != 0) throw new PageFault(va, ec | PageFault.P | PageFault.RSVD, "reserved bit set at level " + level);
+            u &= (e & Pte.US) != 0;
+            w &= (e & Pte.RW) != 0;
+            nx |= (e & Pte.XD) != 0;
+            boolean leaf = level == 1 || (level <= 3 && (e & Pte.PS) != 0);
+            if (!leaf) {
+                if ((e & Pte.A) == 0) caches.store64(cpu, ea, e | Pte.A);
+                table = e & addrMask;
+                continue;
+            }
+            if (user && !u) throw new PageFault(va, ec | PageFault.P, "supervisor page");
+            if (a == Access.WRITE && !w) throw new PageFault(va, ec | PageFault.P, "read-only page");
+            if (a == Access.FETCH && nx) throw new PageFault(va, ec | PageFault.P, "execute-disable page");
+            long ne = e | Pte.A | (a == Access.WRITE ? Pte.D : 0);
+            if (ne != e) caches.store64(cpu, ea, ne);
+            int shift = 12 + 9 * (level - 1);
+            long frameMask = addrMask & ~((1L << shift) - 1);
+            long frame4k = (e & frameMask) | (va & ((1L << shift) - 1) & ~0xfffL);
+            long vpn = va >>> 12;
+            int i = (int) vpn & (TLB - 1);
+            tlbVpn[i] = vpn;
+            tlbFrame[i] = frame4k;
+            tlbShift[i] = (byte) shift;
+            tlbFlags[i] = (w ? F_W : 0) | (u ? F_U : 0) | (nx ? F_NX : 0) | ((ne & Pte.D) != 0 ? F_D : 0);
+            return frame4k | (va & 0xfff);
+        }
+        throw new AssertionError();
+    }
+
+    // ------------------------------------------------------------------ accesses
+
+    private long[] translateAll(long va, int len, Access a) {
+        if (len < 0) throw new IllegalArgumentException("negative length " + len);
+        long first = va >>> 12;
+        long last = (va + Math.max(len, 1) - 1) >>> 12;
+        long[] pas = new long[(int) (last - first + 1)];
+        for (int p = 0; p < pas.length; p++) {
+            long pva = p == 0 ? va : (first + p) << 12;
+            pas[p] = translate(pva, a);
+            m.checkFull(pas[p], (int) Math.min(len, 4096 - (pas[p] & 0xfff)));
+        }
+        return pas;
+    }
+
+    public byte[] load(long va, int len) {
+        byte[] out = new byte[len];
+        load(va, out, 0, len, Access.READ);
+        return out;
+    }
+
+    /** An instruction fetch (for XD checks and the I/D error-code bit). */
+    public byte[] fetch(long va, int len) {
+        byte[] out = new byte[len];
+        load(va, out, 0, len, Access.FETCH);
+        return out;
+    }
+
+    public void load(long va, byte[] dst, int off, int len, Access a) {
+        long[] pas = translateAll(va, len, a);
+        for (int p = 0; p < pas.length && len > 0; p++) {
+            int n = (int) Math.min(len, 4096 - (pas[p] & 0xfff));
+            caches.read(cpu, pas[p], dst, off, n);
+            off += n;
+            len -= n;
+        }
+    }
+
+    public void store(long va, byte[] src) {
+        store(va, src, 0, src.length);
+    }
+
+    public void store(long va, byte[] src, int off, int len) {
+        long[] pas = translateAll(va, len, Access.WRITE);
+        for (int p = 0; p < pas.length && len > 0; p++) {
+            int n = (int) Math.min(len, 4096 - (pas[p] & 0xfff));
+            caches.write(cpu, pas[p], src, off, n);
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** 8-byte little-endian load at any alignment. */
+    public long load64(long va) {
+        if ((va & 63) <= 56) {
+            long pa = translate(va, Access.READ);
+            m.checkFull(pa, 8);
+            return caches.load64(cpu, pa);
+        }
+        byte[] b = load(va, 8);
+        long v = 0;
+        for (int i = 7; i >= 0; i--) v = v << 8 | (b[i] & 0xff);
+        return v;
+    }
+
+    /** 8-byte little-endian store at any alignment. */
+    public void store64(long va, long v) {
+        if ((va & 63) <= 56) {
+            long pa = translate(va, Access.WRITE);
+            m.checkFull(pa, 8);
+            caches.store64(cpu, pa, v);
+            return;
+        }
+        byte[] b = new byte[8];
+        for (int i = 0; i < 8; i++) b[i] = (byte) (v >>> (8 * i));
+        store(va, b);
+    }
+}
