@@ -1,5 +1,6 @@
 package dev.memcrypt.cli;
 
+import dev.memcrypt.cli.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,6 +12,8 @@ import picocli.CommandLine.Command;
         description = "An executable model of multi-key memory encryption hardware and the OS interfaces built on it.",
         subcommands = {
             DemoCommand.class,
+            XtsCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
