@@ -179,6 +179,11 @@ public final class XtsBench implements Callable<Integer> {
     }
 
     /** "AES-128-XTS    5558828.32k" -> 5.55882832e9 bytes per second (openssl prints 1000s of bytes). */
+    /** For tests. */
+    public static double parseOpensslFigureForTest(String line) {
+        return parseOpensslFigure(line);
+    }
+
     static double parseOpensslFigure(String line) {
         String[] f = line.trim().split("\\s+");
         String v = f[f.length - 1];
