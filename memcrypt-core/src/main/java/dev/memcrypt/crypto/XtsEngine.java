@@ -70,7 +70,7 @@ public interface XtsEngine {
             case "java" -> java();
             case "reference" -> reference();
             case "native", "libcrypto" -> libcrypto().orElseThrow(() -> new IllegalArgumentException(
-                    "memcrypt.crypto=native but libcrypto is unavailable: " + libcryptoUnavailableReason().orElse("?")));
+                    "XTS engine '" + name.strip() + "' is unavailable (libcrypto): " + libcryptoUnavailableReason().orElse("?")));
             default -> throw new IllegalArgumentException("unknown XTS engine '" + name + "' (java, native, reference)");
         };
     }
