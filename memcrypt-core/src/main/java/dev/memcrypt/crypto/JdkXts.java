@@ -91,10 +91,14 @@ final class JdkXts extends BatchXts<JdkXts.JdkWorker> {
             }
         }
 
+        /** Cipher output lands here: in-place updates make the JDK copy (and allocate) the input first. */
+        private final byte[] tmp = new byte[CHUNK];
+
         @Override
         void data(boolean enc, byte[] b, int off, int len) {
             try {
-                (enc ? e1 : d1).update(b, off, len, b, off);
+                (enc ? e1 : d1).update(b, off, len, tmp, 0);
+                System.arraycopy(tmp, 0, b, off, len);
             } catch (ShortBufferException e) {
                 throw new IllegalStateException(e);
             }
@@ -116,6 +120,7 @@ final class JdkXts extends BatchXts<JdkXts.JdkWorker> {
         @Override
         public void close() {
             super.close();
+            Arrays.fill(tmp, (byte) 0);
             AesKey zero = new AesKey(new byte[16], 0);
             for (Cipher c : new Cipher[] {e1, d1, e2}) {
                 try {
