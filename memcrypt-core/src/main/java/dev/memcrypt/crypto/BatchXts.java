@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * XTS-AES-128 on a batch block cipher: the XEX construction C = E_k1(P ^ T) ^ T done a page at a time.
@@ -51,7 +52,17 @@ abstract class BatchXts<W extends BatchXts.Worker> implements XtsEngine {
     abstract W newWorker(byte[] raw);
 
     final WorkerPool<W> pool(XtsKey key) {
-        return key.prepared(this, () -> new WorkerPool<>(() -> newWorker(key.raw())));
+        return key.prepared(this, () -> {
+            Supplier<byte[]> copies = key.keyCopies(); // not the key: the pool must not keep it reachable
+            return new WorkerPool<>(() -> {
+                byte[] raw = copies.get();
+                try {
+                    return newWorker(raw);
+                } finally {
+                    Arrays.fill(raw, (byte) 0);
+                }
+            });
+        });
     }
 
     @Override

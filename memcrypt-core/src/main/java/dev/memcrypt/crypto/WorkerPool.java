@@ -28,7 +28,17 @@ final class WorkerPool<W extends AutoCloseable> implements AutoCloseable {
         W w = hot.getAndSet(null);
         if (w != null) return w;
         w = idle.pollFirst();
-        return w != null ? w : factory.get();
+        if (w != null) return w;
+        w = factory.get(); // throws once the key is destroyed
+        if (closed) {
+            try {
+                w.close();
+            } catch (Exception ignored) {
+                // wiping must not fail
+            }
+            throw new IllegalStateException("XtsKey used after destroy()");
+        }
+        return w;
     }
 
     void release(W w) {

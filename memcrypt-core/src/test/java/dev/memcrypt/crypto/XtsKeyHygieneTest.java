@@ -56,6 +56,31 @@ class XtsKeyHygieneTest {
     }
 
     @Test
+    void aKeyDroppedWithoutDestroyIsWipedByTheCleaner() throws Exception {
+        List<WorkerPool<?>> pools = new ArrayList<>();
+        byte[][] inside = new byte[1][];
+        Runnable use = () -> {
+            XtsKey k = XtsKey.of(Hex.parse(KEY_HEX));
+            inside[0] = k.raw();
+            for (XtsEngine e : XtsEngine.available()) {
+                e.encrypt(k, new byte[16], new byte[64]);
+                if (e instanceof BatchXts<?> b) pools.add(b.pool(k));
+            }
+        };
+        use.run(); // the key is unreachable afterwards
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!java.util.Arrays.equals(new byte[32], inside[0]) && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertArrayEquals(new byte[32], inside[0], "key bytes zeroed by the Cleaner");
+        for (WorkerPool<?> p : pools) {
+            assertThrows(IllegalStateException.class, p::acquire);
+            assertEquals(0, p.idleCount());
+        }
+    }
+
+    @Test
     void workerCloseWipesScratchBuffers() {
         byte[] raw = Hex.parse(KEY_HEX);
         List<BatchXts.Worker> workers = new ArrayList<>();
