@@ -14,6 +14,9 @@ import java.util.Arrays;
  * for data units too.
  */
 final class LibcryptoXts extends BatchXts<LibcryptoXts.NativeWorker> {
+    /** OpenSSL's XTS refuses data units over 2^20 blocks (the IEEE 1619 limit); longer ones take the ECB path. */
+    static final int MAX_EVP_UNIT = 16 << 20;
+
     static final LibcryptoXts INSTANCE = Libcrypto.AVAILABLE ? selfTested(new LibcryptoXts()) : null;
 
     private LibcryptoXts() {}
@@ -58,7 +61,7 @@ final class LibcryptoXts extends BatchXts<LibcryptoXts.NativeWorker> {
         NativeWorker w = pool.acquire();
         try {
             MemorySegment ctx = enc ? w.xe : w.xd;
-            if (ctx == null) {
+            if (ctx == null || len > MAX_EVP_UNIT) {
                 unitWith(w, enc, tweak16, in, inOff, len, out, outOff);
             } else {
                 if (!Libcrypto.init(ctx, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.ofArray(tweak16), -1)) {
