@@ -59,6 +59,10 @@ public final class XtsCommand implements Runnable {
         @ArgGroup(exclusive = true, multiplicity = "1")
         TweakSource tweak;
 
+        @Option(names = "--salt", paramLabel = "HEX32",
+                description = "Line mode only: the per-boot tweak salt, 16 bytes as 32 hex digits (little-endian; default none).")
+        String salt;
+
         @Option(names = "--engine", paramLabel = "NAME", description = "XTS engine: native, java or reference (default: the fastest available).")
         String engine;
 
@@ -109,12 +113,20 @@ public final class XtsCommand implements Runnable {
             if (data.length == 0) throw bad("no data: give HEX or pipe hex on standard input");
             byte[] out = new byte[data.length];
             try (XtsKey key = XtsKey.of(keyBytes)) {
+                if (a.salt != null && a.tweak.lineAddress == null) throw bad("--salt applies to --line-address only");
                 if (a.tweak.lineAddress != null) {
                     long pa = parseAddress(a.tweak.lineAddress);
+                    LineTweak salt = LineTweak.NONE;
+                    if (a.salt != null) {
+                        byte[] sb = parseHex("--salt", a.salt);
+                        if (sb.length != 16) throw bad("--salt must be 32 hex digits (16 bytes), got " + sb.length * 2);
+                        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(sb).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                        salt = new LineTweak(bb.getLong(0), bb.getLong(8));
+                    }
                     if ((pa & 63) != 0) throw bad("--line-address 0x" + Long.toHexString(pa) + " is not 64-byte (line) aligned");
                     if (data.length != XtsEngine.LINE) throw bad("--line-address needs exactly 64 bytes of data (one line), got " + data.length);
-                    if (encrypt) engine.encryptLines(key, LineTweak.NONE, pa, data, 0, out, 0, 1);
-                    else engine.decryptLines(key, LineTweak.NONE, pa, data, 0, out, 0, 1);
+                    if (encrypt) engine.encryptLines(key, salt, pa, data, 0, out, 0, 1);
+                    else engine.decryptLines(key, salt, pa, data, 0, out, 0, 1);
                 } else {
                     byte[] tweak = a.tweak.tweak != null ? parseTweak(a.tweak.tweak) : dataUnitTweak(a.tweak.dataUnit);
                     if (data.length < 16) throw bad("data must be at least 16 bytes (one XTS block), got " + data.length);

@@ -77,6 +77,8 @@ class XtsCommandTest {
                 Arguments.of("no tweak source", new String[] {"encrypt", "--key", KEY, PT}, "--tweak"),
                 Arguments.of("no key", new String[] {"encrypt", "--tweak", TWEAK, PT}, "--key"),
                 Arguments.of("no direction", new String[] {"--key", KEY, "--tweak", TWEAK, PT}, "Unknown options"),
+                Arguments.of("salt without line mode", new String[] {"encrypt", "--key", KEY, "--tweak", TWEAK, "--salt", TWEAK, PT}, "--salt applies to --line-address only"),
+                Arguments.of("salt too short", new String[] {"encrypt", "--key", KEY, "--line-address", "0", "--salt", "01", LINE}, "--salt must be 32 hex digits"),
                 Arguments.of("nothing after xts", new String[] {}, "say encrypt or decrypt"),
                 Arguments.of("unknown engine", new String[] {"encrypt", "--engine", "quantum", "--key", KEY, "--tweak", TWEAK, PT}, "unknown XTS engine"),
                 Arguments.of("two data arguments", new String[] {"encrypt", "--key", KEY, "--tweak", TWEAK, PT, PT}, "memcrypt:"));
@@ -96,6 +98,15 @@ class XtsCommandTest {
         assertTrue(err.startsWith("memcrypt: "), err);
         assertTrue(err.contains(expected), why + ": expected '" + expected + "' in: " + err);
         assertFalse(err.contains("1111111111111111") || err.contains("2222222222222222"), why + ": key bytes echoed: " + err);
+    }
+
+    @Test
+    void saltIsXoredIntoTheLineTweak() {
+        // PA 0x1040 with salt 0x...01 (little-endian) = tweak of PA 0x1041 unsalted
+        Cli.Run salted = Cli.run("xts", "encrypt", "--key", KEY, "--line-address", "0x1040", "--salt", "01" + "00".repeat(15), LINE);
+        Cli.Run generic = Cli.run("xts", "encrypt", "--key", KEY, "--tweak", "41100000000000000000000000000000", LINE);
+        assertEquals(0, salted.exit(), salted.err());
+        assertEquals(generic.out(), salted.out());
     }
 
     @Test
