@@ -11,6 +11,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -24,7 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * bytes per second = ops/s x 4096.
  * <ul>
  *   <li>{@code xts4k}: the page as one XTS data unit (tweak = page number);
- *   <li>{@code xtsLines}: the page as 64 lines, each with its physical-address tweak.
+ *   <li>{@code xtsLines}: the page as 64 lines, each with its physical-address tweak;
+ *   <li>{@code xtsPageRun}: all 64 pages (256 KiB) as one run of 4096 lines in one call
+ *       ({@code @OperationsPerInvocation(64)}, so still one op = one page).
  * </ul>
  * Run: {@code ./mvnw -q -pl memcrypt-bench -am package -DskipTests && java -jar memcrypt-bench/target/benchmarks.jar Xts}
  */
@@ -80,6 +83,13 @@ public class XtsBenchmark {
         int p = page;
         page = (p + 1) & (PAGES - 1);
         e.encryptLines(key, LineTweak.NONE, 0x1_0000_0000L + (long) p * PAGE, mem, p * PAGE, out, p * PAGE, XtsEngine.LINES_PER_PAGE);
+        return out;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public byte[] xtsPageRun() {
+        e.encryptPages(key, LineTweak.NONE, 0x1_0000_0000L, mem, 0, out, 0, PAGES);
         return out;
     }
 }
