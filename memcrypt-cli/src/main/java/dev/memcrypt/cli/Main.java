@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             XtsCommand.class,
             BenchCommand.class,
+            RunCommand.class,
             KeyctlCommand.class,
             CommandLine.HelpCommand.class,
         })
