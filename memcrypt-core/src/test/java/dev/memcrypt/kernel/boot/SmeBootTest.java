@@ -191,4 +191,17 @@ class SmeBootTest {
         assertThrows(IllegalArgumentException.class, () -> SmeBootOptions.parse("sme_test=nope"));
         assertThrows(IllegalArgumentException.class, () -> SmeBootOptions.parse("bogus=1"));
     }
+
+    @Test
+    void oddKernelSizeWithoutInitrd() {
+        Machine m = machine();
+        SmeBootResult r = SmeBoot.boot(m, SmeBootOptions.parse("mem_encrypt=on kernel-size=3000001 initrd-size=0"));
+        assertEquals(SmeBootStatus.ENCRYPTED, r.status(), r.message());
+        assertEquals(2, r.chunks(), "ALIGN(_end, 2 MiB) = 4 MiB: two chunks");
+        assertEquals(r.layout().initrdStart(), r.layout().initrdEnd());
+        SmeBootResult.Verification v = r.verify();
+        assertTrue(v.ok(), v.format());
+        assertEquals(0, v.kernelPlaintextPages());
+        assertArrayEquals(r.kernel().bytes(3000001 - 100, 100), r.readKernel(3000001 - 100, 100));
+    }
 }
