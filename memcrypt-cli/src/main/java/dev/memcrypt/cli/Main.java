@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             RunCommand.class,
             KeyctlCommand.class,
+            LabCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -149,6 +149,7 @@ public final class AliasWithoutFlush implements Experiment {
         boolean cleanBefore = m.checkInvariants().isEmpty();
         program(m, A, KA, TA);
         byte[] before = m.pload(0, p5, A, 64);
+        m.clflush(0, p5, A);
         r.see("invariant checker after PCONFIG", cleanBefore ? "no violation" : "violation");
         r.see("load via A with its key back", what(before, DATA), before);
         r.step("(e) No flush: write through A at " + Rig.hexAddr(p6) + " (dirty), PCONFIG A to another key, then the line is written back");
