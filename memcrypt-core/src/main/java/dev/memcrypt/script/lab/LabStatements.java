@@ -31,7 +31,7 @@ public final class LabStatements implements StatementProvider {
 
     @Override
     public void register(StatementRegistry r) {
-        r.register(Statement.of("lab", "lab NAME [CLAIM] [seed=N]   (NAME: " + String.join("|", Lab.names()) + ")",
+        r.register(Statement.of("lab", "lab NAME [CLAIM] [seed=N]",
                 "runs a threat-model experiment; its verdict on the main claim (or CLAIM) as a status HOLDS, FAILS or INCONCLUSIVE,"
                         + " a success when it is what the seed thread concluded", a -> {
                     String name = a.keyword("NAME", Lab.names().toArray(String[]::new));
