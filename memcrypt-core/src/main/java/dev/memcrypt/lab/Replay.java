@@ -132,7 +132,11 @@ public final class Replay implements Experiment {
         r.see("the frame's new owner reads " + Rig.hexAddr(FRAME), Arrays.equals(ownerSees, EVIL) ? "the process's write landed in freed memory" : "its own data", ownerSees);
 
         r.picture(timeline);
-        r.verdict(Claims.JARKKO_REPLAY, replayed, "the attacker read C1, wrote it back after the victim stored V2, and the victim loaded V1 without any fault");
+        if (Arrays.equals(c1, c2)) {
+            r.verdict(Claims.JARKKO_REPLAY, Verdict.INCONCLUSIVE, "control failed: V2's write-back did not change DRAM, so there was nothing to replay");
+        } else {
+            r.verdict(Claims.JARKKO_REPLAY, replayed, "the attacker read C1, wrote it back after the victim stored V2, and the victim loaded V1 without any fault");
+        }
         r.verdict(Claims.KAI_NO_NONCE, replayed && deterministic,
                 "writing V1 again at the same address gives byte-identical C1: the only inputs are key, address and data, so old ciphertext stays valid there");
         r.verdict(Claims.KIRILL_WHAT_REPLAY, Verdict.of(!replayed),
