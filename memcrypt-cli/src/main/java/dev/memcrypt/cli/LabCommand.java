@@ -37,7 +37,7 @@ public final class LabCommand implements Callable<Integer> {
     @Option(names = "--list", description = "list the experiments and the claims they test, and exit")
     boolean list;
 
-    @Option(names = "--json", description = "JSON records, one per line (experiment, step, picture, result)")
+    @Option(names = "--json", description = "JSON records, one per line (experiment, step, picture, result; a closing summary)")
     boolean json;
 
     @Option(names = "--seed", paramLabel = "N", description = "entropy seed of the lab machines (default ${DEFAULT-VALUE})")
@@ -86,7 +86,9 @@ public final class LabCommand implements Callable<Integer> {
             summary.add(String.format("%-24s %-14s %s", e.name(), r.verdict().text(), r.agreesWithThread() ? "agrees with the thread" : "DISAGREES with the thread"));
             out.flush();
         }
-        if (!json && todo.size() > 1) {
+        if (json) {
+            out.println("{\"record\":\"summary\",\"experiments\":" + todo.size() + ",\"agree\":" + (todo.size() - failed) + ",\"exit\":" + (failed == 0 ? 0 : 1) + "}");
+        } else if (todo.size() > 1) {
             out.println("Summary:");
             for (String s : summary) out.println("  " + s);
         }

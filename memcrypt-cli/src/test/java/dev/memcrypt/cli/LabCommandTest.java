@@ -52,8 +52,9 @@ class LabCommandTest {
         List<String> kinds = recs.stream().map(n -> n.get("record").asText()).toList();
         assertEquals("experiment", kinds.get(0));
         assertEquals(2, kinds.stream().filter("result"::equals).count());
+        assertEquals("summary", kinds.get(kinds.size() - 1));
         for (JsonNode n : recs) {
-            assertTrue(n.get("experiment").isTextual(), n.toString());
+            if (!n.get("record").asText().equals("summary")) assertTrue(n.get("experiment").isTextual(), n.toString());
             switch (n.get("record").asText()) {
                 case "experiment" -> {
                     assertTrue(n.get("title").isTextual());
@@ -76,6 +77,11 @@ class LabCommandTest {
                         assertTrue(f.get("claim").isTextual() && f.get("because").isTextual());
                         assertEquals(f.get("thread").asText(), f.get("verdict").asText());
                     }
+                }
+                case "summary" -> {
+                    assertEquals(2, n.get("experiments").asInt());
+                    assertEquals(2, n.get("agree").asInt());
+                    assertEquals(0, n.get("exit").asInt());
                 }
                 default -> throw new AssertionError("unknown record " + n);
             }
