@@ -58,6 +58,7 @@ public final class Replay implements Experiment {
         timeline.add("t0 victim writes V1      DRAM = C1 " + Hex.of(c1, 0, 8) + "...");
 
         r.step("Attacker with DRAM access copies C1");
+        r.see("attacker's copy", "64 bytes of ciphertext; the attacker cannot decrypt them and does not need to", c1);
         timeline.add("t1 attacker copies C1");
 
         r.step("Victim writes V2 over it; written back");
