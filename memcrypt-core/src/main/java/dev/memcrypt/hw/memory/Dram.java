@@ -104,6 +104,21 @@ public final class Dram {
         }
     }
 
+    /**
+     * Controller port: the backing array of the page frame at {@code pa} (created if absent, so the
+     * caller may write it), for encrypting or decrypting straight between DRAM and a buffer. No hook.
+     */
+    public byte[] pageArray(long pa) {
+        check(pa, PAGE - (pa & (PAGE - 1)));
+        return page(pa >>> 12, true);
+    }
+
+    /** Controller port: the backing array of the page frame at {@code pa}, or null if never written. No hook. */
+    public byte[] pageArrayIfPresent(long pa) {
+        check(pa, PAGE - (pa & (PAGE - 1)));
+        return page(pa >>> 12, false);
+    }
+
     /** Controller port: copies DRAM bytes into {@code dst}. No hook. */
     public void readInto(long pa, byte[] dst, int off, int len) {
         check(pa, len);
@@ -130,21 +145,6 @@ public final class Dram {
             off += n;
             len -= n;
         }
-    }
-
-    /**
-     * Controller port for streaming writes: the backing array of the page containing {@code pa}
-     * (created if never written), so a controller can encrypt straight into DRAM. No hook.
-     */
-    public byte[] pageForWrite(long pa) {
-        check(pa, 1);
-        return page(pa >>> 12, true);
-    }
-
-    /** Controller port: the backing array of the page containing {@code pa}, or null if never written (reads as zero). No hook. */
-    public byte[] pageForRead(long pa) {
-        check(pa, 1);
-        return page(pa >>> 12, false);
     }
 
     /** Raw view (the cold-boot attacker's): what DRAM holds now, no caches involved. */
