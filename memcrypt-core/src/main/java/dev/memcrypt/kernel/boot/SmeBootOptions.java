@@ -65,7 +65,7 @@ public record SmeBootOptions(boolean memEncrypt, long kernelSize, long initrdSiz
         return new SmeBootOptions(on, kernelSize, initrdSize, test, seed);
     }
 
-    static long size(String k, String v) {
+    public static long size(String k, String v) {
         String s = v.strip().toUpperCase(Locale.ROOT);
         if (s.endsWith("IB")) s = s.substring(0, s.length() - 2);
         else if (s.endsWith("B")) s = s.substring(0, s.length() - 1);
