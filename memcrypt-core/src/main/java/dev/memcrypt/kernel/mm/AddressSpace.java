@@ -339,7 +339,7 @@ public final class AddressSpace {
             Slot sl = e.getValue();
             unmapPte(e.getKey() << 12, sl);
             slots.remove(e.getKey());
-            slots.put(((dest - old) >>> 12) + e.getKey(), sl);
+            slots.put(((dest - old) >> 12) + e.getKey(), sl);
         }
         vmas.remove(s.start);
         Vma moved = s.copy();

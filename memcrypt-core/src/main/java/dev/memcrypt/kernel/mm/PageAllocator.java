@@ -20,6 +20,7 @@ public final class PageAllocator {
     private final FrameAllocator frames;
     private long allocated;
     private long flushes;
+    private long tableFramesFreed;
 
     public PageAllocator(Machine m, int cpu, FrameAllocator frames) {
         this.m = m;
@@ -38,7 +39,6 @@ public final class PageAllocator {
     /** A frame for kernel use (page tables); zeroed under KeyID 0. */
     public long allocFrame() {
         long pa = frames.alloc();
-        allocated++;
         m.pstore(cpu, pa, 0, ZERO);
         return pa;
     }
@@ -52,13 +52,19 @@ public final class PageAllocator {
         allocated--;
     }
 
+    /** Frees a page-table frame (tables are allocated by the page-table builder from {@link #frames()}). */
     public void freeFrame(long pa) {
         m.clflushRange(cpu, pa, 0, 4096);
         frames.free(pa);
-        allocated--;
+        tableFramesFreed++;
     }
 
-    /** Pages (and table frames) currently allocated. */
+    /** Page-table frames freed so far (exit). */
+    public long tableFramesFreed() {
+        return tableFramesFreed;
+    }
+
+    /** Data pages currently allocated (anonymous, file and COW copies). */
     public long allocated() {
         return allocated;
     }

@@ -43,7 +43,7 @@ public final class PmemDevice {
                     while (bb.hasRemaining() && ch.read(bb, off + bb.position()) >= 0) { }
                     for (int p = 0; p < len; p += 4096) {
                         int pl = Math.min(4096, len - p);
-                        if (!zero(buf, p, pl)) m.dram().writeFrom(base + off + p, buf, p, pl);
+                        if (!zero(buf, p, pl)) m.dram().write(base + off + p, java.util.Arrays.copyOfRange(buf, p, p + pl));
                     }
                 }
             }
@@ -59,10 +59,9 @@ public final class PmemDevice {
     /** Writes the region's DRAM contents to the file (callers write back the caches first). */
     void sync() throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            byte[] buf = new byte[CHUNK];
             for (long off = 0; off < size; off += CHUNK) {
                 int len = (int) Math.min(CHUNK, size - off);
-                m.dram().readInto(base + off, buf, 0, len);
+                byte[] buf = m.dram().read(base + off, len); // raw view: posted write-backs are drained first
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, len);
                 while (bb.hasRemaining()) ch.write(bb, off + bb.position());
             }
