@@ -96,9 +96,16 @@ public final class MmBench {
         Result touch = mmTouch(touchBytes);
         out.add(touch);
         out.add(new Result("mm-touch", "ratio_to_xts_lines", touch.value() / xts.value(), 0, touch.seconds()));
-        vmaOps(100, iterations); // warm-up
-        double[] small = vmaOps(100, iterations);
-        double[] large = vmaOps(100_000, iterations);
+        vmaOps(100, iterations); // warm-up (JIT)
+        // best of three interleaved rounds: the machine is shared, so single rounds are noisy
+        double[] small = {Double.MAX_VALUE, Double.MAX_VALUE}, large = {Double.MAX_VALUE, Double.MAX_VALUE};
+        for (int round = 0; round < 3; round++) {
+            double[] s = vmaOps(100, iterations), l = vmaOps(100_000, iterations);
+            for (int i = 0; i < 2; i++) {
+                small[i] = Math.min(small[i], s[i]);
+                large[i] = Math.min(large[i], l[i]);
+            }
+        }
         out.add(new Result("vma-scale", "encrypt_mprotect_ns_100", small[0], iterations, 0));
         out.add(new Result("vma-scale", "encrypt_mprotect_ns_100k", large[0], iterations, 0));
         out.add(new Result("vma-scale", "encrypt_mprotect_ratio", large[0] / small[0], 0, 0));
