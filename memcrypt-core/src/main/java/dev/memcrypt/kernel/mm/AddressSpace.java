@@ -137,9 +137,67 @@ public final class AddressSpace {
 
     /** The VMAs overlapping [start, end), after splitting at both ends. */
     private List<Vma> carve(long start, long end) {
-        splitAt(start);
-        splitAt(end);
-        return new ArrayList<>(vmas.subMap(start, end).values());
+        return carve(overlapping(start, end), start, end);
+    }
+
+    /** The VMAs overlapping [start, end), in order: one descent to the first, then successors. */
+    private List<Vma> overlapping(long start, long end) {
+        List<Vma> out = new ArrayList<>(2);
+        Map.Entry<Long, Vma> e = vmas.floorEntry(start);
+        long from = e != null && e.getValue().end > start ? e.getKey() : start;
+        for (Vma v : vmas.tailMap(from, true).values()) {
+            if (v.start >= end) break;
+            out.add(v);
+        }
+        return out;
+    }
+
+    /** True if the VMAs of {@link #overlapping} cover [start, end) without holes. */
+    private static boolean contiguous(List<Vma> l, long start, long end) {
+        if (l.isEmpty() || l.get(0).start > start || l.getLast().end < end) return false;
+        for (int i = 1; i < l.size(); i++) if (l.get(i).start != l.get(i - 1).end) return false;
+        return true;
+    }
+
+    /** Splits the first and last VMA of {@code l} at {@code start} and {@code end}; returns the pieces inside. */
+    private List<Vma> carve(List<Vma> l, long start, long end) {
+        if (l.isEmpty()) return l;
+        Vma f = l.get(0);
+        if (f.start < start) l.set(0, splitVma(f, start));
+        Vma last = l.getLast();
+        if (last.end > end) splitVma(last, end);
+        return l;
+    }
+
+    /** Splits {@code v} at {@code at}: v keeps [start, at), the returned new VMA is [at, end) (one more KeyID reference). */
+    private Vma splitVma(Vma v, long at) {
+        Vma tail = v.copy();
+        tail.start = at;
+        if (v.file != null) tail.pgoff = v.pgoff + ((at - v.start) >>> 12);
+        v.end = at;
+        insert(tail);
+        return tail;
+    }
+
+    /** Merges the consecutive VMAs {@code l} with each other and with their neighbours where compatible. */
+    private void mergeAround(List<Vma> l) {
+        if (l.isEmpty()) return;
+        List<Vma> c = new ArrayList<>(l.size() + 2);
+        Map.Entry<Long, Vma> pe = vmas.lowerEntry(l.get(0).start);
+        if (pe != null && pe.getValue().end == l.get(0).start) c.add(pe.getValue());
+        c.addAll(l);
+        Map.Entry<Long, Vma> ne = vmas.higherEntry(l.getLast().start);
+        if (ne != null && ne.getValue().start == l.getLast().end) c.add(ne.getValue());
+        Vma cur = c.get(0);
+        for (int i = 1; i < c.size(); i++) {
+            Vma n = c.get(i);
+            if (mergeable(cur, n)) {
+                remove(n);
+                cur.end = n.end;
+            } else {
+                cur = n;
+            }
+        }
     }
 
     /** True if [start, end) is covered by VMAs without holes. */
@@ -233,13 +291,14 @@ public final class AddressSpace {
         if (pkey != -1 && (pkey < 0 || pkey >= pkeys.length || !pkeys[pkey])) throw new ErrnoException(Errno.EINVAL, "protection key " + pkey + " not allocated");
         if (len == 0) return;
         long end = addr + Mman.pageAlign(len);
-        if (!covered(addr, end)) throw new ErrnoException(Errno.ENOMEM, "range has unmapped pages");
-        for (Vma v : carve(addr, end)) {
+        List<Vma> l = overlapping(addr, end);
+        if (!contiguous(l, addr, end)) throw new ErrnoException(Errno.ENOMEM, "range has unmapped pages");
+        for (Vma v : carve(l, addr, end)) {
             v.prot = prot;
             if (pkey != -1) v.pkey = pkey;
         }
         zap(addr, end, false);
-        mergeRange(addr, end);
+        mergeAround(l);
     }
 
     private static void checkProtRange(long addr, long len, int prot) throws ErrnoException {
@@ -247,11 +306,6 @@ public final class AddressSpace {
         if ((prot & ~7) != 0) throw new ErrnoException(Errno.EINVAL, "unknown PROT bits");
         long plen = Mman.pageAlign(len);
         if (plen < 0 || addr + plen < addr || addr + plen > Mman.TASK_SIZE) throw new ErrnoException(Errno.ENOMEM, "range outside user space");
-    }
-
-    private void mergeRange(long start, long end) {
-        List<Long> starts = new ArrayList<>(vmas.subMap(start, end).keySet());
-        for (Long s : starts) if (vmas.containsKey(s)) tryMerge(s);
     }
 
     /**
@@ -265,18 +319,15 @@ public final class AddressSpace {
         checkProtRange(addr, len, prot);
         if (len == 0) return;
         long end = addr + len;
-        if (!covered(addr, end)) throw new ErrnoException(Errno.ENOMEM, "range has unmapped pages");
-        Vma first = find(addr);
-        for (Vma v : vmas.tailMap(first.start, true).values()) {
-            if (v.start >= end) break;
-            if (!v.anonymousPrivate()) throw new ErrnoException(Errno.EINVAL, "range includes a shared or file-backed mapping");
-        }
-        for (Vma v : carve(addr, end)) {
+        List<Vma> l = overlapping(addr, end);
+        if (!contiguous(l, addr, end)) throw new ErrnoException(Errno.ENOMEM, "range has unmapped pages");
+        for (Vma v : l) if (!v.anonymousPrivate()) throw new ErrnoException(Errno.EINVAL, "range includes a shared or file-backed mapping");
+        for (Vma v : carve(l, addr, end)) {
             v.prot = prot;
             setKeyId(v, keyId);
         }
         zap(addr, end, true); // MADV_DONTNEED-like: new pages fault in zeroed under the new KeyID
-        mergeRange(addr, end);
+        mergeAround(l);
     }
 
     /** madvise(2): MADV_DONTNEED discards, MADV_PAGEOUT swaps out private anonymous pages, others are hints. */
