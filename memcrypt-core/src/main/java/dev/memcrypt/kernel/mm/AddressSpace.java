@@ -49,6 +49,8 @@ public final class AddressSpace {
 
     final MmKernel k;
     final TreeMap<Long, Vma> vmas = new TreeMap<>();
+    /** The lowest VMA; VMAs are also linked in address order (vm_next/vm_prev), so neighbours cost nothing. */
+    private Vma head;
     /** Virtual page number -> state. */
     final TreeMap<Long, Slot> slots = new TreeMap<>();
     final PageTableBuilder pt;
@@ -74,6 +76,22 @@ public final class AddressSpace {
         return vmas.size();
     }
 
+    /** Problems with the VMA structures: tree order, the address-ordered list, overlaps. Empty if consistent. */
+    List<String> checkStructure() {
+        List<String> out = new ArrayList<>();
+        Vma prev = null, l = head;
+        for (Vma v : vmas.values()) {
+            if (l != v) out.add("VMA list and tree disagree at " + v);
+            if (v.prev != prev) out.add("bad prev link at " + v);
+            if (prev != null && prev.end > v.start) out.add("overlap " + prev + " / " + v);
+            if (v.start >= v.end) out.add("empty " + v);
+            prev = v;
+            l = l == null ? null : l.next;
+        }
+        if (l != null) out.add("VMA list longer than the tree");
+        return out;
+    }
+
     /** The VMA containing {@code va}, or null. */
     public Vma find(long va) {
         Map.Entry<Long, Vma> e = vmas.floorEntry(va);
@@ -83,13 +101,39 @@ public final class AddressSpace {
     // ------------------------------------------------------------------ VMA bookkeeping
 
     private void insert(Vma v) {
+        Map.Entry<Long, Vma> pe = vmas.lowerEntry(v.start);
+        insertAfter(pe == null ? null : pe.getValue(), v);
+    }
+
+    /** Inserts {@code v}, whose predecessor in address order is {@code prev} (null: none), taking its references. */
+    private void insertAfter(Vma prev, Vma v) {
         if (v.keyId != 0) k.keyIds().get(v.keyId);
         if (v.file != null) v.file.refs++;
+        link(prev, v);
+    }
+
+    /** Tree and list insertion only (no references). */
+    private void link(Vma prev, Vma v) {
+        Vma next = prev == null ? head : prev.next;
+        v.prev = prev;
+        v.next = next;
+        if (prev == null) head = v;
+        else prev.next = v;
+        if (next != null) next.prev = v;
         vmas.put(v.start, v);
     }
 
-    private void remove(Vma v) {
+    /** Tree and list removal only (no references). */
+    private void unlink(Vma v) {
         vmas.remove(v.start);
+        if (v.prev == null) head = v.next;
+        else v.prev.next = v.next;
+        if (v.next != null) v.next.prev = v.prev;
+        v.prev = v.next = null;
+    }
+
+    private void remove(Vma v) {
+        unlink(v);
         if (v.keyId != 0) k.keyIds().put(v.keyId);
         if (v.file != null) k.putFile(v.file);
     }
@@ -105,11 +149,7 @@ public final class AddressSpace {
     private void splitAt(long at) {
         Vma v = find(at);
         if (v == null || v.start == at) return;
-        Vma tail = v.copy();
-        tail.start = at;
-        if (v.file != null) tail.pgoff = v.pgoff + ((at - v.start) >>> 12);
-        v.end = at;
-        insert(tail);
+        splitVma(v, at);
     }
 
     private boolean mergeable(Vma a, Vma b) {
@@ -121,15 +161,13 @@ public final class AddressSpace {
     private void tryMerge(long start) {
         Vma v = vmas.get(start);
         if (v == null) return;
-        Map.Entry<Long, Vma> ne = vmas.higherEntry(v.start);
-        if (ne != null && mergeable(v, ne.getValue())) {
-            Vma n = ne.getValue();
+        Vma n = v.next;
+        if (n != null && mergeable(v, n)) {
             remove(n);
             v.end = n.end;
         }
-        Map.Entry<Long, Vma> pe = vmas.lowerEntry(v.start);
-        if (pe != null && mergeable(pe.getValue(), v)) {
-            Vma p = pe.getValue();
+        Vma p = v.prev;
+        if (p != null && mergeable(p, v)) {
             remove(v);
             p.end = v.end;
         }
@@ -144,11 +182,8 @@ public final class AddressSpace {
     private List<Vma> overlapping(long start, long end) {
         List<Vma> out = new ArrayList<>(2);
         Map.Entry<Long, Vma> e = vmas.floorEntry(start);
-        long from = e != null && e.getValue().end > start ? e.getKey() : start;
-        for (Vma v : vmas.tailMap(from, true).values()) {
-            if (v.start >= end) break;
-            out.add(v);
-        }
+        Vma v = e == null ? head : e.getValue().end > start ? e.getValue() : e.getValue().next;
+        for (; v != null && v.start < end; v = v.next) out.add(v);
         return out;
     }
 
@@ -175,7 +210,7 @@ public final class AddressSpace {
         tail.start = at;
         if (v.file != null) tail.pgoff = v.pgoff + ((at - v.start) >>> 12);
         v.end = at;
-        insert(tail);
+        insertAfter(v, tail);
         return tail;
     }
 
@@ -183,11 +218,10 @@ public final class AddressSpace {
     private void mergeAround(List<Vma> l) {
         if (l.isEmpty()) return;
         List<Vma> c = new ArrayList<>(l.size() + 2);
-        Map.Entry<Long, Vma> pe = vmas.lowerEntry(l.get(0).start);
-        if (pe != null && pe.getValue().end == l.get(0).start) c.add(pe.getValue());
+        Vma pv = l.get(0).prev, nv = l.getLast().next;
+        if (pv != null && pv.end == l.get(0).start) c.add(pv);
         c.addAll(l);
-        Map.Entry<Long, Vma> ne = vmas.higherEntry(l.getLast().start);
-        if (ne != null && ne.getValue().start == l.getLast().end) c.add(ne.getValue());
+        if (nv != null && nv.start == l.getLast().end) c.add(nv);
         Vma cur = c.get(0);
         for (int i = 1; i < c.size(); i++) {
             Vma n = c.get(i);
@@ -392,11 +426,12 @@ public final class AddressSpace {
             slots.remove(e.getKey());
             slots.put(((dest - old) >> 12) + e.getKey(), sl);
         }
-        vmas.remove(s.start);
+        unlink(s);
         Vma moved = s.copy();
         moved.start = dest;
         moved.end = dest + newP;
-        vmas.put(dest, moved); // the reference s held now belongs to moved
+        Map.Entry<Long, Vma> pe = vmas.lowerEntry(dest);
+        link(pe == null ? null : pe.getValue(), moved); // the reference s held now belongs to moved
         zap(old, old + oldP, true); // whatever was beyond the moved part
         tryMerge(dest);
         return dest;
@@ -550,7 +585,12 @@ public final class AddressSpace {
     AddressSpace dup() {
         AddressSpace c = new AddressSpace(k);
         System.arraycopy(pkeys, 0, c.pkeys, 0, pkeys.length);
-        for (Vma v : vmas.values()) c.insert(v.copy());
+        Vma last = null;
+        for (Vma v = head; v != null; v = v.next) {
+            Vma cv = v.copy();
+            c.insertAfter(last, cv);
+            last = cv;
+        }
         for (Map.Entry<Long, Slot> e : slots.entrySet()) {
             Slot s = e.getValue();
             Vma v = find(e.getKey() << 12);

@@ -711,6 +711,7 @@ public final class MmKernel {
         int maxPhys = machine.config().maxPhysAddr();
         for (Process p : procs.values()) {
             AddressSpace mm = p.mm();
+            for (String x : mm.checkStructure()) out.add("pid " + p.pid() + ": " + x);
             for (var e : mm.slots.entrySet()) {
                 long va = e.getKey() << 12;
                 AddressSpace.Slot s = e.getValue();

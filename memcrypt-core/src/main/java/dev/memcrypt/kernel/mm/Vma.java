@@ -17,6 +17,8 @@ public final class Vma {
     long pgoff;
     int keyId;
     int pkey;
+    /** Neighbours in address order (maintained by {@link AddressSpace}). */
+    Vma prev, next;
 
     Vma(long start, long end, int prot, boolean shared, ShmemFile file, long pgoff, int keyId, int pkey) {
         this.start = start;
