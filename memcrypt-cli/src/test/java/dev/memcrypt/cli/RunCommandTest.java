@@ -109,8 +109,8 @@ class RunCommandTest {
         assertEquals(1, r.exit());
         assertEquals("""
                 {"line":1,"statement":"x = bytes 00ff","bind":"x","kind":"bytes","result":"00ff","ok":true}
-                {"line":2,"statement":"bytes 00ff => 00fe","kind":"bytes","result":"00ff","expected":"00fe","ok":false,"failure":"expected 00fe, got 00ff"}
-                {"exit":1,"statements":2,"failure":"expected 00fe, got 00ff"}
+                {"line":2,"statement":"bytes 00ff => 00fe","kind":"bytes","result":"00ff","expected":"00fe","ok":false,"failure":"expected 00fe, got 00ff (first difference at byte 1: expected fe, got ff)"}
+                {"exit":1,"statements":2,"failure":"expected 00fe, got 00ff (first difference at byte 1: expected fe, got ff)"}
                 """, r.out());
     }
 

@@ -21,6 +21,7 @@ public final class Args {
     private final List<Token> positional = new ArrayList<>();
     private final Map<String, Token> options = new LinkedHashMap<>();
     private final List<Token> secrets = new ArrayList<>();
+    private String repeatedOption;
     private int next;
 
     Args(int line, Statement statement, List<Token> tokens) {
@@ -31,8 +32,8 @@ public final class Args {
             String k = t.optionKey();
             if (k == null) {
                 positional.add(t);
-            } else if (options.putIfAbsent(k, t) != null) {
-                throw error("option " + k + "= given twice");
+            } else if (options.putIfAbsent(k, t) != null && repeatedOption == null) {
+                repeatedOption = k; // an error unless the statement takes its words raw (keyctl)
             }
         }
     }
@@ -50,12 +51,17 @@ public final class Args {
     public List<Token> tokens() {
         next = positional.size();
         options.clear();
+        repeatedOption = null;
         return all;
     }
 
     /** The argument words expanded to strings when the statement runs (keyctl-style argv); consumes everything. */
     public Arg<List<String>> argv() {
-        List<Token> ts = tokens();
+        return argv(tokens());
+    }
+
+    /** These words (from {@link #tokens()}) expanded to strings when the statement runs. */
+    public Arg<List<String>> argv(List<Token> ts) {
         return s -> {
             List<String> out = new ArrayList<>(ts.size());
             for (Token t : ts) out.add(expand(t, s));
@@ -127,6 +133,31 @@ public final class Args {
         return bytesArg(what, positional.get(next++));
     }
 
+    /** A given word (from {@link #tokens()}) as bytes, checked like {@link #bytes(String)}. */
+    public Arg<byte[]> bytes(String what, Token t) {
+        return bytesArg(what, t);
+    }
+
+    /**
+     * Flags as C writes them: names joined with {@code |} ({@code PROT_READ|PROT_WRITE}), numbers
+     * allowed among them, {@code 0} for none. Unknown names are syntax errors listing the known ones.
+     */
+    public Arg<Long> flags(String what, Map<String, Long> names) {
+        return positional(what, v -> flagValue(v, names));
+    }
+
+    static long flagValue(Value v, Map<String, Long> names) {
+        if (v instanceof Value.Num n) return n.value();
+        long out = 0;
+        for (String part : v.text().split("\\|", -1)) {
+            Long f = names.get(part);
+            if (f != null) out |= f;
+            else if (Literals.isNumber(part)) out |= Literals.number(part);
+            else throw new IllegalArgumentException("unknown flag '" + part + "' (known: " + String.join(" ", names.keySet()) + ")");
+        }
+        return out;
+    }
+
     /** Option {@code key=BYTES}; null when absent. */
     public Arg<byte[]> optBytes(String key) {
         Token t = options.remove(key);
@@ -138,10 +169,11 @@ public final class Args {
      * Option {@code key=BYTES} holding key material: like {@link #optBytes}, and its literal value
      * is shown as {@code ***} wherever the statement is echoed (run log, JSON, failures).
      */
-    public Arg<byte[]> optSecretBytes(String key) {
-        Token t = options.get(key);
-        if (t != null && t.isLiteral()) secrets.add(t);
-        return optBytes(key);
+    public Arg<byte[]> optSecretBytes(String key, int minLen, int maxLen) {
+        Token t = options.remove(key);
+        if (t == null) return Arg.constant(null);
+        if (t.isLiteral()) secrets.add(t);
+        return bytesArg(key + "=", t.optionValue(), minLen, maxLen);
     }
 
     /** Tokens whose literal values must not be echoed (see {@link #optSecretBytes}). */
@@ -174,6 +206,14 @@ public final class Args {
         return positional(what, v -> v);
     }
 
+    /** A bound model object ({@link Value.Obj}) of {@code type}, such as a process or a VM handle. */
+    public <T> Arg<T> object(String what, Class<T> type) {
+        return positional(what, v -> {
+            if (v instanceof Value.Obj o && type.isInstance(o.ref())) return type.cast(o.ref());
+            throw new IllegalArgumentException("a " + v.kind() + " is not a " + type.getSimpleName() + " (bind one with NAME = ...)");
+        });
+    }
+
     /** A literal keyword that must be present now (a sub-command such as {@code offline}); no $NAME. */
     public String keyword(String what, String... choices) {
         if (!hasNext()) throw error("missing " + what + " (" + String.join("|", choices) + ")");
@@ -184,6 +224,7 @@ public final class Args {
 
     /** Fails on arguments nobody consumed. */
     public void end() {
+        if (repeatedOption != null) throw error("option " + repeatedOption + "= given twice");
         if (hasNext()) throw error("unexpected argument '" + positional.get(next).raw() + "'");
         if (!options.isEmpty()) throw error("unknown option '" + options.keySet().iterator().next() + "='");
     }
@@ -227,11 +268,22 @@ public final class Args {
     }
 
     private Arg<byte[]> bytesArg(String what, Token t) {
+        return bytesArg(what, t, 0, Literals.MAX_BYTES);
+    }
+
+    private Arg<byte[]> bytesArg(String what, Token t, int minLen, int maxLen) {
+        Function<Session, byte[]> f = s -> {
+            byte[] b = toBytes(t, s);
+            if (minLen == maxLen && b.length != minLen) throw new IllegalArgumentException(b.length + " bytes, need exactly " + minLen);
+            if (b.length > maxLen) throw new IllegalArgumentException(b.length + " bytes, at most " + maxLen + " allowed");
+            if (b.length < minLen) throw new IllegalArgumentException(b.length + " bytes, at least " + minLen + " needed");
+            return b;
+        };
         if (t.isLiteral()) {
-            byte[] b = apply(what, v -> toBytes(t, null), null);
+            byte[] b = apply(what, v -> f.apply(null), null);
             return Arg.constant(b);
         }
-        return s -> apply(what, v -> toBytes(t, s), null);
+        return s -> apply(what, v -> f.apply(s), null);
     }
 
     /** Terms joined by unquoted '+': quoted text (UTF-8), $NAME (bytes, or a string's UTF-8), hex[*N]. */

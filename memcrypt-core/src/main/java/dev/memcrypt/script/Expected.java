@@ -66,7 +66,31 @@ public record Expected(Token token, boolean negated, Form form, String name) {
         }
         boolean eq = matches(result, s);
         if (eq != negated) return null;
-        return "expected " + text() + ", got " + result.display();
+        String got = result instanceof Value.Str str && str.multiline() ? Value.quote(str.value()) : result.display();
+        return "expected " + text() + ", got " + got + (negated ? "" : difference(result, s));
+    }
+
+    /** For bytes against bytes: where they first differ, or that their lengths differ. */
+    private String difference(Value result, Session s) {
+        if (!(result instanceof Value.Bytes b)) return "";
+        byte[] want;
+        try {
+            want = switch (form) {
+                case LITERAL -> Args.toBytes(token, s);
+                case STRING -> Literals.utf8(token.literal());
+                case BINDING -> s.lookup(name) instanceof Value.Bytes w ? w.data() : null;
+                default -> null;
+            };
+        } catch (IllegalArgumentException e) {
+            return "";
+        }
+        if (want == null) return "";
+        byte[] got = b.data();
+        int n = Math.min(want.length, got.length);
+        for (int i = 0; i < n; i++) {
+            if (want[i] != got[i]) return String.format(" (first difference at byte %d: expected %02x, got %02x)", i, want[i] & 0xff, got[i] & 0xff);
+        }
+        return want.length != got.length ? " (" + got.length + " bytes, expected " + want.length + ")" : "";
     }
 
     private boolean matches(Value v, Session s) {

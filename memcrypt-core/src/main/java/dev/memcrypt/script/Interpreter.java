@@ -81,6 +81,11 @@ public final class Interpreter {
     public Result run(Script script, Listener listener) {
         Session session = new Session(script.config());
         int count = 0;
+        if (script.machine() != null) {
+            count++;
+            listener.step(new Step(script.machine().number(), script.machine().text(), null, Value.str(describe(script.config())), null, null,
+                    null, true, null));
+        }
         for (Script.Line line : script.lines()) {
             session.setLine(line.number());
             count++;
@@ -123,6 +128,7 @@ public final class Interpreter {
         }
         if (finalChecks) {
             for (StatementRegistry.FinalCheck c : registry.finalChecks()) {
+                if (!c.applies().test(session)) continue;
                 String problem;
                 try {
                     problem = c.check().apply(session);
@@ -144,6 +150,23 @@ public final class Interpreter {
             }
         }
         return finish(listener, new Result(EXIT_OK, count, 0, null, session));
+    }
+
+    /** One line about the configured machine, for the {@code machine} statement's result. */
+    static String describe(dev.memcrypt.hw.MachineConfig c) {
+        return c.packages() + (c.packages() == 1 ? " package" : " packages") + " x " + c.coresPerPackage()
+                + (c.coresPerPackage() == 1 ? " core" : " cores") + ", DRAM " + size(c.dramBytes()) + ", MAXPHYADDR " + c.maxPhysAddr()
+                + ", " + c.keyIdBits() + " KeyID bits";
+    }
+
+    private static String size(long b) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        int u = 0;
+        while (u < units.length - 1 && b >= 1024 && b % 1024 == 0) {
+            b /= 1024;
+            u++;
+        }
+        return b + " " + units[u];
     }
 
     private static Result syntaxAtRun(Listener l, ScriptSyntaxException e, int count, Session s) {

@@ -100,13 +100,11 @@ final class MachineStatements {
                     Arg<Long> keyId = a.requiredOption("keyid", v -> Args.range("keyid=", Args.toNum(v), 0, 0xffff));
                     Arg<Integer> cmd = a.requiredOption("cmd", MachineStatements::command);
                     Arg<Integer> alg = a.requiredOption("alg", MachineStatements::algorithm);
-                    Arg<byte[]> key = a.optSecretBytes("key");
-                    Arg<byte[]> tweak = a.optSecretBytes("tweak");
+                    Arg<byte[]> key = a.optSecretBytes("key", 0, KeyProgram.KEY_FIELD);
+                    Arg<byte[]> tweak = a.optSecretBytes("tweak", 0, KeyProgram.KEY_FIELD);
                     return s -> {
                         byte[] k = key.get(s);
                         byte[] t = tweak.get(s);
-                        if (k != null && k.length > KeyProgram.KEY_FIELD) throw new IllegalArgumentException("key= longer than the 64-byte key field");
-                        if (t != null && t.length > KeyProgram.KEY_FIELD) throw new IllegalArgumentException("tweak= longer than the 64-byte key field");
                         byte[] prog = KeyProgram.build((int) (long) keyId.get(s), cmd.get(s), alg.get(s), 0, k, t);
                         try {
                             long c = cpu.get(s);
@@ -180,22 +178,31 @@ final class MachineStatements {
                         return Value.VOID;
                     };
                 }));
-        r.register(Statement.of("cpu offline", "cpu offline N", "takes cpu N offline (the package loses power, and its key table, with its last cpu)", a -> {
-            Arg<Long> n = a.num("N", 0, 16383);
-            return s -> {
-                core(s, n.get(s));
-                machine(s).cpuOffline((int) (long) n.get(s));
-                return Value.VOID;
-            };
-        }));
-        r.register(Statement.of("cpu online", "cpu online N", "brings cpu N online", a -> {
-            Arg<Long> n = a.num("N", 0, 16383);
-            return s -> {
-                core(s, n.get(s));
-                machine(s).cpuOnline((int) (long) n.get(s));
-                return Value.VOID;
-            };
-        }));
+        r.register(Statement.of("cpu offline", "cpu offline N",
+                "takes cpu N offline (the package loses power, and its key table, with its last cpu); through the kernel's hotplug"
+                        + " callbacks once a kernel is booted", a -> {
+                    Arg<Long> n = a.num("N", 0, 16383);
+                    return s -> {
+                        int cpu = (int) (long) n.get(s);
+                        core(s, cpu);
+                        var k = dev.memcrypt.script.kernel.ScriptKernel.ifBooted(s);
+                        if (k.isPresent()) k.get().kernel().cpuOffline(cpu);
+                        else machine(s).cpuOffline(cpu);
+                        return Value.VOID;
+                    };
+                }));
+        r.register(Statement.of("cpu online", "cpu online N",
+                "brings cpu N online; once a kernel is booted its mktme hotplug callback may refuse (EPERM, ENOKEY)", a -> {
+                    Arg<Long> n = a.num("N", 0, 16383);
+                    return s -> {
+                        int cpu = (int) (long) n.get(s);
+                        core(s, cpu);
+                        var k = dev.memcrypt.script.kernel.ScriptKernel.ifBooted(s);
+                        if (k.isPresent()) k.get().kernel().cpuOnline(cpu);
+                        else machine(s).cpuOnline(cpu);
+                        return Value.VOID;
+                    };
+                }));
         r.register(Statement.of("cpl", "cpl [cpu=N] LEVEL", "sets the current privilege level of cpu N (0..3)", a -> {
             Arg<Long> cpu = cpu(a);
             Arg<Long> level = a.num("LEVEL", 0, 3);
@@ -263,8 +270,8 @@ final class MachineStatements {
                 "AES-XTS-128 line-mode ciphertext of DATA (whole 64-byte lines) at physical address PA, computed by the"
                         + " reference engine apart from the machine (tweak = PA as a little-endian 128-bit number, no salt)", a -> {
                     if (!a.has("key") || !a.has("tweak")) throw a.error("missing " + (a.has("key") ? "tweak=" : "key="));
-                    Arg<byte[]> key = a.optSecretBytes("key");
-                    Arg<byte[]> tweak = a.optSecretBytes("tweak");
+                    Arg<byte[]> key = a.optSecretBytes("key", 16, 16);
+                    Arg<byte[]> tweak = a.optSecretBytes("tweak", 16, 16);
                     Arg<Long> pa = a.num("PA");
                     Arg<byte[]> data = a.bytes("DATA");
                     return s -> {
@@ -291,7 +298,7 @@ final class MachineStatements {
             if (problem != null) throw new InvariantViolation(problem);
             return Value.VOID;
         }));
-        r.finalCheck("invariants", MachineStatements::finalInvariants);
+        r.finalCheck("invariants", s -> s.machineIfOn().isPresent(), MachineStatements::finalInvariants);
     }
 
     static Value.Status status(PconfigResult r) {

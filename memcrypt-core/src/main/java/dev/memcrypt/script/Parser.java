@@ -27,9 +27,10 @@ public final class Parser {
 
     /** Parses {@code text}; {@code source} names it in messages. Throws {@link ScriptSyntaxException}. */
     public Script parse(String source, String text) {
+        if (text.startsWith("\uFEFF")) text = text.substring(1);
         String[] rows = text.split("\r?\n", -1);
         MachineConfig config = MachineConfig.defaults();
-        boolean sawMachine = false;
+        Script.MachineLine machine = null;
         List<Script.Line> lines = new ArrayList<>();
         Set<String> bound = new HashSet<>();
         for (int i = 0; i < rows.length; i++) {
@@ -38,14 +39,14 @@ public final class Parser {
             List<Token> ts = lx.tokens();
             if (ts.isEmpty()) continue;
             if (ts.getFirst().is("machine")) {
-                if (sawMachine || !lines.isEmpty()) throw new ScriptSyntaxException(no, "machine must be the first statement");
+                if (machine != null || !lines.isEmpty()) throw new ScriptSyntaxException(no, "machine must be the first statement");
                 config = machine(no, ts.subList(1, ts.size()), config);
-                sawMachine = true;
+                machine = new Script.MachineLine(no, lx.text());
                 continue;
             }
             lines.add(statement(no, lx, bound));
         }
-        return new Script(source, config, sawMachine, lines);
+        return new Script(source, config, machine, lines);
     }
 
     private static MachineConfig machine(int no, List<Token> opts, MachineConfig config) {
@@ -131,8 +132,16 @@ public final class Parser {
         return new Script.Line(no, masked(lx, args.secrets()), bind, st, action, expected);
     }
 
-    /** The line's text with the values of secret options replaced by {@code ***}. */
+    /** key=HEX / tweak=HEX inside words and strings (mktme payloads): key material, never echoed. */
+    private static final java.util.regex.Pattern KEY_MATERIAL =
+            java.util.regex.Pattern.compile("\\b(key|tweak)=(0x)?[0-9a-fA-F_:]{8,}");
+
+    /** The line's text with the values of secret options and key=HEX material replaced by {@code ***}. */
     private static String masked(Lexer.Line lx, List<Token> secrets) {
+        return KEY_MATERIAL.matcher(maskTokens(lx, secrets)).replaceAll("$1=***");
+    }
+
+    private static String maskTokens(Lexer.Line lx, List<Token> secrets) {
         if (secrets.isEmpty()) return lx.text();
         int base = lx.tokens().getFirst().column();
         StringBuilder sb = new StringBuilder(lx.text());

@@ -16,7 +16,7 @@ public final class StatementRegistry {
      * A check the interpreter runs after the last statement of a script (for example the
      * machine's invariant checker). {@code check} returns null when all is well, else the problem.
      */
-    public record FinalCheck(String name, java.util.function.Function<Session, String> check) {}
+    public record FinalCheck(String name, java.util.function.Predicate<Session> applies, java.util.function.Function<Session, String> check) {}
 
     /** An empty registry (tests build their own). */
     public StatementRegistry() {}
@@ -46,9 +46,9 @@ public final class StatementRegistry {
         return this;
     }
 
-    /** Adds an end-of-script check. */
-    public StatementRegistry finalCheck(String name, java.util.function.Function<Session, String> check) {
-        finalChecks.add(new FinalCheck(name, check));
+    /** Adds an end-of-script check that runs when {@code applies} (e.g. only if the machine was powered on). */
+    public StatementRegistry finalCheck(String name, java.util.function.Predicate<Session> applies, java.util.function.Function<Session, String> check) {
+        finalChecks.add(new FinalCheck(name, applies, check));
         return this;
     }
 

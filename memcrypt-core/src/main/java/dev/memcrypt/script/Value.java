@@ -225,7 +225,7 @@ public sealed interface Value {
         }
     }
 
-    /** Double-quoted with backslash escapes for {@code " \ newline tab} and control characters. */
+    /** Double-quoted with backslash escapes for {@code " \ $ newline tab} and control characters, so it lexes back. */
     static String quote(String s) {
         StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
         for (int i = 0; i < s.length(); i++) {
@@ -233,6 +233,7 @@ public sealed interface Value {
             switch (c) {
                 case '"' -> sb.append("\\\"");
                 case '\\' -> sb.append("\\\\");
+                case '$' -> sb.append("\\$");
                 case '\n' -> sb.append("\\n");
                 case '\t' -> sb.append("\\t");
                 case '\r' -> sb.append("\\r");

@@ -59,11 +59,12 @@ class ScriptAssertionTest {
             valueWhenFaultExpected     | num 5 => #GP               | expected #GP, got 5
             wrongStatus                | status SUCCESS => INVALID_KEYID | expected INVALID_KEYID, got SUCCESS
             wrongNumber                | num 5 => 6                 | expected 6, got 5
-            wrongBytes                 | bytes 0011 => 0012         | expected 0012, got 0011
+            wrongBytes                 | bytes 0011 => 0012         | expected 0012, got 0011 (first difference at byte 1: expected 12, got 11)
             wrongString                | print a => "b"             | expected "b", got "a"
             negationFails              | bytes 00 => !00            | expected !00, got 00
             negationNeverMatchesFault  | fault '#GP' => !#UD          | expected !#UD, got #GP
-            bytesLengthDiffers         | bytes 0000 => 00           | expected 00, got 0000
+            bytesLengthDiffers         | bytes 0000 => 00           | expected 00, got 0000 (2 bytes, expected 1)
+            multilineStringOneLine     | print "a\\nb" => "a"       | expected "a", got "a\\nb"
             """)
     void failsWithExit1(String name, String script, String why) {
         ScriptHarness.Run r = ScriptHarness.run("num 1\n" + script + "\nnum 2\n");
@@ -105,13 +106,48 @@ class ScriptAssertionTest {
 
     @Test
     void finalCheckFailureIsExit1() {
-        StatementRegistry reg = ScriptHarness.testRegistry().finalCheck("invariants", s -> "line 0x40 stale");
+        StatementRegistry reg = ScriptHarness.testRegistry().finalCheck("invariants", s -> true, s -> "line 0x40 stale");
         ScriptHarness.Run r = ScriptHarness.run(new Interpreter(reg), "f.mc", "num 1\n", false);
         assertEquals(1, r.exit());
         assertEquals("[line 1] num 1 -> 1\n[end] invariants -> VIOLATED: line 0x40 stale\n", r.out());
         assertEquals("f.mc: FAIL: end of script: invariants: line 0x40 stale\n", r.err());
         r = ScriptHarness.run(new Interpreter(reg).finalChecks(false), "f.mc", "num 1\n", false);
         assertEquals(0, r.exit());
+    }
+
+    @Test
+    void flagsLikeC() {
+        StatementRegistry reg = ScriptHarness.testRegistry();
+        java.util.Map<String, Long> prot = new java.util.LinkedHashMap<>();
+        prot.put("PROT_NONE", 0L);
+        prot.put("PROT_READ", 1L);
+        prot.put("PROT_WRITE", 2L);
+        reg.register(Statement.of("prot", "prot FLAGS", "test", a -> {
+            Arg<Long> f = a.flags("FLAGS", prot);
+            return s -> Value.hex(f.get(s));
+        }));
+        Interpreter in = new Interpreter(reg);
+        ScriptHarness.Run r = ScriptHarness.run(in, "f.mc", "prot PROT_READ|PROT_WRITE => 3\nprot PROT_NONE => 0\nprot PROT_READ|0x8 => 9\nx = num 2\nprot $x => 2\n", false);
+        assertEquals(0, r.exit(), r.err());
+        r = ScriptHarness.run(in, "f.mc", "prot PROT_READ|PROT_EXEC\n", false);
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("unknown flag 'PROT_EXEC' (known: PROT_NONE PROT_READ PROT_WRITE)"), r.err());
+    }
+
+    @Test
+    void objectHandles() {
+        StatementRegistry reg = ScriptHarness.testRegistry();
+        reg.register(Statement.of("mkobj", "mkobj", "test", a -> s -> new Value.Obj(new StringBuilder("x"), "sb#1")));
+        reg.register(Statement.of("useobj", "useobj OBJ", "test", a -> {
+            Arg<StringBuilder> o = a.object("OBJ", StringBuilder.class);
+            return s -> Value.str(o.get(s).append("y").toString());
+        }));
+        Interpreter in = new Interpreter(reg);
+        ScriptHarness.Run r = ScriptHarness.run(in, "o.mc", "o = mkobj\nuseobj $o => \"xy\"\nprint $o => \"sb#1\"\n", false);
+        assertEquals(0, r.exit(), r.err());
+        r = ScriptHarness.run(in, "o.mc", "useobj 5\n", false);
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("useobj: OBJ: a string is not a StringBuilder"), r.err());
     }
 
     @Test

@@ -85,6 +85,14 @@ class ScriptSyntaxTest {
     }
 
     @Test
+    void machineLineIsLoggedWithASummary() {
+        ScriptHarness.Run r = ScriptHarness.run("\uFEFF# bom and comment\nmachine packages=1 cores=4 dram=1T\nnum 1\n");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("[line 2] machine packages=1 cores=4 dram=1T -> \"1 package x 4 cores, DRAM 1 TiB, MAXPHYADDR 46, 6 KeyID bits\"\n"
+                + "[line 3] num 1 -> 1\nPASS 2 statements\n", r.out());
+    }
+
+    @Test
     void runtimeKindErrorIsSyntaxExit2WithLine() {
         ScriptHarness.Run r = ScriptHarness.run("s = print hello\nx = bytes 0011\nnum $x\n");
         assertEquals(2, r.exit());

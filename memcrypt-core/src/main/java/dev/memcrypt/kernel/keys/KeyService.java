@@ -39,8 +39,9 @@ import java.util.random.RandomGenerator;
  *     the gc, which removes the serial, releases the quota and calls the type's destroy exactly once.
  *     Invalidated keys are unlinked from every keyring by the gc at once; revoked and expired keys
  *     after {@link Limits#gcDelay()} (key_gc_delay, 300 s). With {@code autoGc} (default) a gc pass
- *     runs synchronously at the end of each call that made garbage, so results are deterministic;
- *     otherwise call {@link #gc()}.
+ *     runs synchronously at the end of each call that made garbage, and at the start of the first
+ *     call after a scheduled reap time has passed on the injected clock (Linux's gc timer), so
+ *     results are deterministic; otherwise call {@link #gc()}.
  * <li>Serials are random positive 32-bit numbers >= 3 (key_alloc_serial), from an injected
  *     generator; expiry uses an injected {@link InstantSource}.
  * </ul>
@@ -94,6 +95,8 @@ public final class KeyService {
     private final ConcurrentLinkedQueue<Key> graveyard = new ConcurrentLinkedQueue<>();
     private final ReentrantLock gcLock = new ReentrantLock();
     private volatile boolean gcWanted;
+    /** Earliest time a revoked or expired key's grace period ends (key_schedule_gc); null if none. */
+    private volatile Instant nextReap;
 
     public KeyService(InstantSource clock, RandomGenerator serialRandom, Limits limits) {
         this.clock = clock;
@@ -273,7 +276,10 @@ public final class KeyService {
                     if (!key.revoked) {
                         key.revoked = true;
                         key.revokedAt = clock.instant();
+                        scheduleReap(key.revokedAt.plus(limits.gcDelay()));
                         key.type().revoke(key);
+                        // user_revoke: key_payload_reserve(key, 0) once the payload is dropped
+                        if (key.payload() == null && !key.isKeyring()) reservePayload(key, 0);
                     }
                 } finally {
                     key.sem().writeLock().unlock();
@@ -561,7 +567,7 @@ public final class KeyService {
             KeyRef r = lookup(t, id, LOOKUP_CREATE | LOOKUP_PARTIAL, KeyPerm.SETATTR);
             try {
                 r.key().expiry = seconds == 0 ? null : clock.instant().plusSeconds(seconds);
-                gcWanted = true;
+                if (r.key().expiry != null) scheduleReap(r.key().expiry.plus(limits.gcDelay()));
             } finally {
                 put(r.key());
             }
@@ -734,6 +740,9 @@ public final class KeyService {
         try {
             gcWanted = false;
             Instant now = clock.instant();
+            synchronized (this) {
+                if (nextReap != null && !now.isBefore(nextReap)) nextReap = null;
+            }
             List<Key> unlinked = new ArrayList<>();
             graph.writeLock().lock();
             try {
@@ -745,18 +754,28 @@ public final class KeyService {
                         if (collectable(k, now)) {
                             it.remove();
                             unlinked.add(k);
+                        } else {
+                            Instant due = reapDue(k);
+                            if (due != null) scheduleReap(due);
                         }
                     }
                 }
             } finally {
                 graph.writeLock().unlock();
             }
-            unlinked.forEach(this::putNoGc);
+            unlinked.forEach(this::put);
             Key dead;
             while ((dead = graveyard.poll()) != null) destroyKey(dead);
         } finally {
             gcLock.unlock();
         }
+    }
+
+    /** When a revoked or expiring key's grace period ends, or null. */
+    private Instant reapDue(Key k) {
+        Instant gone = k.revoked ? k.revokedAt : null;
+        if (k.expiry != null && (gone == null || k.expiry.isBefore(gone))) gone = k.expiry;
+        return gone == null ? null : gone.plus(limits.gcDelay());
     }
 
     private boolean collectable(Key k, Instant now) {
@@ -798,12 +817,23 @@ public final class KeyService {
             k.type().destroy(k);
         } finally {
             k.setPayload(null);
-            children.forEach(this::putNoGc);
+            children.forEach(this::put);
         }
     }
 
     private void endCall() {
-        if (autoGc && (gcWanted || !graveyard.isEmpty())) gc();
+        if (!autoGc) return;
+        Instant reap = nextReap;
+        if (gcWanted || !graveyard.isEmpty() || (reap != null && !clock.instant().isBefore(reap))) gc();
+    }
+
+    private void reapIfDue() {
+        Instant reap = nextReap;
+        if (autoGc && reap != null && !clock.instant().isBefore(reap)) gc();
+    }
+
+    private synchronized void scheduleReap(Instant when) {
+        if (nextReap == null || when.isBefore(nextReap)) nextReap = when;
     }
 
     // ------------------------------------------------------------------ internals: refs
@@ -830,10 +860,6 @@ public final class KeyService {
         } else if (u < 0) {
             throw new IllegalStateException("key usage underflow on " + k.serial());
         }
-    }
-
-    private void putNoGc(Key k) {
-        put(k);
     }
 
     // ------------------------------------------------------------------ internals: allocation
@@ -941,7 +967,10 @@ public final class KeyService {
                 reservePayload(key, 0);
                 throw e;
             }
-            if (prep.expiry != null) key.expiry = prep.expiry;
+            if (prep.expiry != null) {
+                key.expiry = prep.expiry;
+                scheduleReap(prep.expiry.plus(limits.gcDelay()));
+            }
             key.state = Key.State.POSITIVE;
             synchronized (key.user) {
                 key.user.nikeys++;
@@ -995,7 +1024,10 @@ public final class KeyService {
             if (ring.dead) throw Errno.EKEYREVOKED.exception();
             if (key.isKeyring()) {
                 if (key == ring || reaches(key, ring, 0)) throw Errno.EDEADLK.exception();
-                if (height(key, 1) > KEYRING_SEARCH_MAX_DEPTH - 1) throw Errno.ELOOP.exception();
+                // keyring_detect_cycle searches the new keyring with DETECT_TOO_DEEP: meeting a
+                // keyring while already KEYRING_SEARCH_MAX_DEPTH levels down is ELOOP, i.e. a
+                // subtree of KEYRING_SEARCH_MAX_DEPTH + 2 keyrings or more.
+                if (height(key, 1) >= KEYRING_SEARCH_MAX_DEPTH + 2) throw Errno.ELOOP.exception();
             }
             String idx = indexKey(key);
             Key cur = ring.links.get(idx);
@@ -1020,7 +1052,7 @@ public final class KeyService {
     /** Nesting height of a keyring's subtree (a keyring with no keyrings in it has height 1). */
     private int height(Key ring, int depth) {
         int h = 1;
-        if (depth > KEYRING_SEARCH_MAX_DEPTH + 1) return h + KEYRING_SEARCH_MAX_DEPTH;
+        if (depth > KEYRING_SEARCH_MAX_DEPTH + 2) return h + KEYRING_SEARCH_MAX_DEPTH + 2;
         for (Key k : ring.links.values()) if (k.isKeyring()) h = Math.max(h, 1 + height(k, depth + 1));
         return h;
     }
@@ -1063,6 +1095,7 @@ public final class KeyService {
 
     /** lookup_user_key: resolves special IDs (creating keyrings on demand) or a serial; referenced. */
     KeyRef lookup(Task t, int id, int lflags, int need) throws ErrnoException {
+        reapIfDue(); // the gc timer (key_schedule_gc) has fired by the time the call looks
         Cred c = t.cred();
         Key key;
         boolean possessed = true;
@@ -1215,7 +1248,7 @@ public final class KeyService {
                     }
                     if (tryGet(k)) return new KeyRef(k, start.possessed());
                 }
-                if (depth + 1 >= KEYRING_SEARCH_MAX_DEPTH) continue;
+                if (depth >= KEYRING_SEARCH_MAX_DEPTH) continue; // nested keyrings beyond the limit are skipped
                 for (Key k : ring.links.values()) {
                     if (!k.isKeyring() || !seen.add(k) || k.dead || k.revoked || k.invalidated) continue;
                     try {

@@ -128,10 +128,57 @@ public final class Keyctl {
         }
     }
 
-    /** Convenience: runs a command line split on whitespace (no quoting), with empty stdin. */
+    /**
+     * Runs a command line as a POSIX shell would split it (single quotes literal; double quotes
+     * with backslash escapes for {@code \" \\ \$ \`}; backslash escapes outside quotes), with empty
+     * stdin: {@code keyctl add mktme k "type=cpu algorithm=aes-xts-128" @u}.
+     */
     public int run(Task caller, String commandLine, PrintStream out, PrintStream err) {
-        List<String> argv = List.of(commandLine.strip().split("\\s+"));
-        return run(caller, argv, InputStream.nullInputStream(), out, err);
+        return run(caller, split(commandLine), InputStream.nullInputStream(), out, err);
+    }
+
+    /** Shell-like word splitting (see {@link #run(Task, String, PrintStream, PrintStream)}); IllegalArgumentException on an unterminated quote. */
+    public static List<String> split(String line) {
+        List<String> words = new ArrayList<>();
+        StringBuilder w = new StringBuilder();
+        boolean inWord = false;
+        for (int i = 0; i < line.length(); i++) {
+            char ch = line.charAt(i);
+            if (ch == '\'' ) {
+                int end = line.indexOf('\'', i + 1);
+                if (end < 0) throw new IllegalArgumentException("unterminated ' quote");
+                w.append(line, i + 1, end);
+                i = end;
+                inWord = true;
+            } else if (ch == '"') {
+                int j = i + 1;
+                for (; j < line.length() && line.charAt(j) != '"'; j++) {
+                    char c = line.charAt(j);
+                    if (c == '\\' && j + 1 < line.length() && "\"\\$`".indexOf(line.charAt(j + 1)) >= 0) {
+                        w.append(line.charAt(++j));
+                    } else {
+                        w.append(c);
+                    }
+                }
+                if (j >= line.length()) throw new IllegalArgumentException("unterminated \" quote");
+                i = j;
+                inWord = true;
+            } else if (ch == '\\' && i + 1 < line.length()) {
+                w.append(line.charAt(++i));
+                inWord = true;
+            } else if (ch == ' ' || ch == '\t' || ch == '\n') {
+                if (inWord) {
+                    words.add(w.toString());
+                    w.setLength(0);
+                    inWord = false;
+                }
+            } else {
+                w.append(ch);
+                inWord = true;
+            }
+        }
+        if (inWord) words.add(w.toString());
+        return words;
     }
 
     // ------------------------------------------------------------------ helpers

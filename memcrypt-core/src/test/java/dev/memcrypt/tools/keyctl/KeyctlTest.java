@@ -1,6 +1,7 @@
 package dev.memcrypt.tools.keyctl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +56,8 @@ class KeyctlTest {
         assertEquals("baz", f.ok(f.alice, "print", id));
         assertEquals(0, f.keyctlIn(f.alice, "qux".getBytes(StandardCharsets.UTF_8), "pupdate", id).exit());
         assertEquals("qux", f.ok(f.alice, "print", id));
+        fails(f.keyctlIn(f.alice, "x".getBytes(StandardCharsets.UTF_8), "pupdate", "@u"), 1, "keyctl_update: Operation not supported");
+        fails(f.keyctlIn(f.alice, new byte[0], "pupdate", id), 1, "keyctl_update: Invalid argument");
         fails(f.keyctl(f.alice, "update", "@u", "x"), 1, "keyctl_update: Operation not supported");
         String rootKey = f.ok(f.root, "add", "user", "r", "secret", "@u");
         fails(f.keyctl(f.alice, "update", rootKey, "x"), 1, "keyctl_update: Permission denied");
@@ -108,14 +111,36 @@ class KeyctlTest {
         fails(f.keyctl(f.alice, "link", r1, k), 1, "keyctl_link: Not a directory");
     }
 
+    /** A chain r0 -> r1 -> ... -> r(n-1) built bottom-up while every ring sits in @u (so all are possessed). */
+    private String[] chain(String prefix, int n, boolean detachFromUserKeyring) {
+        String[] r = new String[n];
+        for (int i = 0; i < n; i++) r[i] = f.ok(f.alice, "newring", prefix + i, "@u");
+        for (int i = n - 1; i > 0; i--) f.ok(f.alice, "link", r[i], r[i - 1]);
+        if (detachFromUserKeyring) for (int i = 1; i < n; i++) f.ok(f.alice, "unlink", r[i], "@u");
+        return r;
+    }
+
     @Test
     void linkNestingDepthLimitIsEloop() {
-        String prev = f.ok(f.alice, "newring", "d0", "@u");
-        String top = prev;
-        for (int i = 1; i < 6; i++) prev = f.ok(f.alice, "newring", "d" + i, prev);
-        // top has 6 levels of keyrings below and including itself: linking it anywhere is too deep
+        // keyring_detect_cycle: a keyring met 6 levels below the keyring being linked is too deep
+        String[] seven = chain("s", 7, false);
         String holder = f.ok(f.alice, "newring", "holder", "@s");
-        fails(f.keyctl(f.alice, "link", top, holder), 1, "keyctl_link: Too many levels of symbolic links");
+        f.ok(f.alice, "link", seven[0], holder);
+        String[] eight = chain("e", 8, false);
+        fails(f.keyctl(f.alice, "link", eight[0], holder), 1, "keyctl_link: Too many levels of symbolic links");
+    }
+
+    @Test
+    void searchDescendsSixLevels() {
+        String[] r = chain("n", 8, false);
+        f.ok(f.alice, "add", "user", "at5", "x", r[5]);
+        f.ok(f.alice, "add", "user", "at6", "x", r[6]);
+        for (int i = 1; i < 8; i++) f.ok(f.alice, "unlink", r[i], "@u");
+        // from r0: r1..r6 are 1..6 levels down; leaves of r6 are still searched, r7's would not be
+        assertEquals(0, f.keyctl(f.alice, "search", r[0], "user", "at6").exit());
+        // from @u, r0 is one level down, so r6 is 7 levels down: not searched
+        assertEquals(0, f.keyctl(f.alice, "search", "@u", "user", "at5").exit());
+        fails(f.keyctl(f.alice, "search", "@u", "user", "at6"), 1, "keyctl_search: Required key not available");
     }
 
     @Test
@@ -288,6 +313,16 @@ class KeyctlTest {
     }
 
     @Test
+    void procKeysAndKeyUsersFormats() {
+        String id = f.ok(f.alice, "add", "user", "foo", "bar", "@u");
+        String line = String.format("%08x I--Q---     1 perm 3f010000  1000  1000 user      foo: 3", Integer.parseInt(id));
+        assertTrue(f.svc.procKeys(f.alice).contains(line + System.lineSeparator()), f.svc.procKeys(f.alice));
+        // _uid_ses.1000 (14 bytes) + _uid.1000 (10) + foo (4 + 3 payload)
+        assertTrue(f.svc.procKeyUsers().contains(" 1000:     3 3/3 3/200 31/20000"), f.svc.procKeyUsers());
+        assertFalse(f.svc.procKeys(f.root).contains(" foo: "), "root does not see alice's key without view permission");
+    }
+
+    @Test
     void quotaExceededIsEdquot() {
         for (int i = 0; i < 200 - 2; i++) f.ok(f.alice, "add", "user", "k" + i, "v", "@u"); // 2 user keyrings count too
         fails(f.keyctl(f.alice, "add", "user", "one-too-many", "v", "@u"), 1, "add_key: Disk quota exceeded");
@@ -301,7 +336,15 @@ class KeyctlTest {
         fails(f.keyctl(f.root, "read", id), 1, "keyctl_read_alloc: Operation not supported");
         fails(f.keyctl(f.root, "add", "mktme", "bad", "type=cpu", "@u"), 1, "add_key: Invalid argument");
         f.ok(f.root, "update", id, "type=clear");
+        int keyId = f.mktme.keyIds().keyIdOf(f.svc.liveKeys().stream().filter(k -> k.serial() == Integer.parseInt(id)).findFirst().orElseThrow());
+        f.mktme.keyIds().get(keyId); // a VMA reference
+        fails(f.keyctl(f.root, "update", id, "type=no-encrypt"), 1, "keyctl_update: Device or resource busy");
+        f.mktme.keyIds().put(keyId);
+        for (int i = 0; i < 6; i++) f.ok(f.root, "add", "mktme", "fill" + i, "type=no-encrypt", "@u");
+        fails(f.keyctl(f.root, "add", "mktme", "one-more", "type=cpu algorithm=aes-xts-128", "@u"), 1, "add_key: Required key not available");
         f.ok(f.root, "invalidate", id);
+        assertTrue(f.keyctl(f.root, "add", "mktme", "one-more", "type=cpu algorithm=aes-xts-128", "@u").exit() == 0, "KeyID free again");
+        f.ok(f.root, "clear", "@u");
         assertEquals(7, f.mktme.keyIds().available());
     }
 }

@@ -128,6 +128,28 @@ public final class MktmeKeyType implements KeyType {
         }
     }
 
+    /**
+     * For encrypt_mprotect (SPEC-FACTS §2): looks up {@code serial} for {@code t} with view
+     * permission, and takes one KeyID reference for the caller (a VMA), which it must drop with
+     * {@code keyIds().put(keyId)}. EACCES without view permission; ENOKEY if the serial is not a
+     * live, valid mktme key.
+     */
+    public int acquireKeyIdForTask(dev.memcrypt.kernel.keys.KeyService svc, dev.memcrypt.kernel.task.Task t, int serial) throws ErrnoException {
+        Key k;
+        try {
+            k = svc.lookupForTask(t, serial, dev.memcrypt.kernel.keys.KeyPerm.VIEW);
+        } catch (ErrnoException e) {
+            throw e.errno() == Errno.EACCES ? e : Errno.ENOKEY.exception();
+        }
+        try {
+            if (k.type() != this || !(k.payload() instanceof MktmeKey mk) || mk.keyId() == 0) throw Errno.ENOKEY.exception();
+            ids.get(mk.keyId());
+            return mk.keyId();
+        } finally {
+            svc.release(k);
+        }
+    }
+
     // ------------------------------------------------------------------ key type operations
 
     /** Checks CAP_SYS_RESOURCE (or CAP_SYS_ADMIN) then the option grammar. No locks held. */

@@ -220,6 +220,20 @@ class MktmeKeyTypeTest {
         consistent();
     }
 
+    @Test
+    void acquireKeyIdForVmaChecksViewAndType() throws ErrnoException {
+        int id = add(f.root, "m", CPU);
+        int keyId = f.mktme.acquireKeyIdForTask(f.svc, f.root, id);
+        assertEquals(2, f.mktme.keyIds().refCount(keyId));
+        assertEquals(Errno.EACCES, err(() -> f.mktme.acquireKeyIdForTask(f.svc, f.alice, id)));
+        int user = f.svc.addKey(f.root, "user", "u", b("x"), KeyService.KEY_SPEC_USER_KEYRING);
+        assertEquals(Errno.ENOKEY, err(() -> f.mktme.acquireKeyIdForTask(f.svc, f.root, user)));
+        assertEquals(Errno.ENOKEY, err(() -> f.mktme.acquireKeyIdForTask(f.svc, f.root, 424242)));
+        f.svc.revoke(f.root, id);
+        assertEquals(Errno.ENOKEY, err(() -> f.mktme.acquireKeyIdForTask(f.svc, f.root, id)));
+        f.mktme.keyIds().put(keyId);
+    }
+
     // ------------------------------------------------------------------ CPU hotplug
 
     /** 3 packages of 2 CPUs; package 2 starts offline. */
