@@ -2,7 +2,6 @@ package dev.memcrypt.kernel.mm;
 
 import static dev.memcrypt.kernel.mm.Mman.PAGE;
 
-import dev.memcrypt.hw.Entropy;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.cpu.Core;
 import dev.memcrypt.hw.cpu.PageFault;
@@ -12,6 +11,7 @@ import dev.memcrypt.hw.mmu.PageTableBuilder;
 import dev.memcrypt.hw.mmu.Pte;
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.ErrnoException;
+import dev.memcrypt.kernel.boot.Kernel;
 import dev.memcrypt.kernel.cred.Cred;
 import dev.memcrypt.kernel.keys.Key;
 import dev.memcrypt.kernel.keys.KeyPerm;
@@ -99,18 +99,19 @@ public final class MmKernel {
      * PCONFIG (KeyIDs 1..IA32_MKTME_KEYID_PARTITIONING), then the memory manager.
      */
     public static MmKernel boot(Machine m, Options o) {
-        KeyService svc = KeyService.withDefaults(o.clock(), o.serialSeed());
-        MktmeKeyType type = new MktmeKeyType(new MktmeKeyIds(m.mktmeKeyIds()), new MachinePconfig(m), Entropy.seeded(o.serialSeed() * 31 + 7), o.saveKeys());
-        for (Core c : m.cores()) if (c.online()) type.cpuOnlineAtBoot(c.id(), c.pkg().id());
-        svc.registerType(type);
-        return attach(m, svc, type, o);
+        return attach(Kernel.boot(m, o.saveKeys() ? "mktme_savekeys" : "", o.clock(), o.serialSeed()), o);
+    }
+
+    /** The memory manager on a booted {@link Kernel} (its key service and mktme type). */
+    public static MmKernel attach(Kernel kernel, Options o) {
+        return attach(kernel.machine(), kernel.keys(), kernel.mktme(), o);
     }
 
     public static MmKernel boot(Machine m) {
         return boot(m, Options.defaults());
     }
 
-    /** The memory manager over an already booted key service (for a kernel that boots keys itself). */
+    /** The memory manager over an already booted key service; {@code type} may be null (no MKTME: encrypt_mprotect is ENOKEY). */
     public static MmKernel attach(Machine m, KeyService svc, MktmeKeyType type, Options o) {
         try {
             return new MmKernel(m, svc, type, o);
@@ -131,9 +132,12 @@ public final class MmKernel {
         return mktme;
     }
 
+    /** The mktme KeyID map (an empty one when MKTME is off). */
     public MktmeKeyIds keyIds() {
-        return mktme.keyIds();
+        return mktme != null ? mktme.keyIds() : NO_KEYIDS;
     }
+
+    private static final MktmeKeyIds NO_KEYIDS = new MktmeKeyIds(0);
 
     public PageAllocator pageAllocator() {
         return pages;
@@ -155,11 +159,29 @@ public final class MmKernel {
 
     /** A new process (a login shell) with an empty address space. It becomes current if none is. */
     public Process spawn(Cred cred) {
-        Process p = Process.spawn(cred);
-        p.setMm(new AddressSpace(this));
-        p.setFiles(new FdTable());
+        return adopt(Process.spawn(cred));
+    }
+
+    /**
+     * Gives a process created elsewhere (the kernel's init, a task of a script's {@code as}) an
+     * empty address space and file table, if it has none, and manages it from now on. It becomes
+     * current if none is.
+     */
+    public Process adopt(Process p) {
+        if (p.exited()) throw new IllegalArgumentException("process " + p.pid() + " has exited");
+        if (p.mm() == null) {
+            p.setMm(new AddressSpace(this));
+            p.setFiles(new FdTable());
+        }
         procs.put(p.pid(), p);
         if (current == null) current = p;
+        return p;
+    }
+
+    /** Makes {@code p} the running process (adopting it if needed). */
+    public Process makeCurrent(Process p) {
+        adopt(p);
+        current = p;
         return p;
     }
 
@@ -302,7 +324,7 @@ public final class MmKernel {
             if (e.errno() == Errno.EACCES) throw e;
             throw new ErrnoException(Errno.ENOKEY, "serial " + serial + " is not a valid mktme key (" + e.errno() + ")");
         }
-        if (key.type() != mktme || !key.isPositive() || MktmeKeyType.keyIdOf(key) == 0) {
+        if (mktme == null || key.type() != mktme || !key.isPositive() || MktmeKeyType.keyIdOf(key) == 0) {
             keys.release(key);
             throw new ErrnoException(Errno.ENOKEY, "serial " + serial + " is not a valid mktme key");
         }

@@ -299,7 +299,7 @@ public final class MmStatements implements StatementProvider {
                 return s -> keyctl(s, argv.get(s));
             });
         }
-        r.finalCheck("mm", s -> s.existingState(MmState.class).map(st -> {
+        r.finalCheck("mm", s -> s.existingState(MmState.class).isPresent(), s -> s.existingState(MmState.class).map(st -> {
             List<String> v = st.k.checkInvariants();
             return v.isEmpty() ? null : String.join("; ", v);
         }).orElse(null));
