@@ -584,6 +584,14 @@ public final class AddressSpace {
         return s == null ? null : s.page;
     }
 
+    /** The resident page at {@code va}, swapped in if needed, ignoring protections (FOLL_FORCE-like); null if none. */
+    Page forcePage(long va) {
+        Slot s = slots.get(va >>> 12);
+        if (s == null) return null;
+        if (s.swap >= 0) swapIn(s, find(va));
+        return s.page;
+    }
+
     Slot slotAt(long va) {
         return slots.get(va >>> 12);
     }

@@ -51,7 +51,11 @@ public final class MmBench {
             k.store(p, va, page);
         }
         long sink = 0;
-        for (long va = a; va < a + bytes; va += PAGE) sink += k.load(p, va, (int) PAGE)[0];
+        byte[] in = new byte[(int) PAGE];
+        for (long va = a; va < a + bytes; va += PAGE) {
+            k.load(p, va, in);
+            sink += in[0];
+        }
         double s = (System.nanoTime() - t0) / 1e9;
         if (sink == 42) System.out.print("");
         k.munmap(p, a, bytes);
@@ -98,7 +102,7 @@ public final class MmBench {
         MemoryBench.xtsLines(xtsBudget);
         Result xts = MemoryBench.xtsLines(xtsBudget);
         out.add(xts);
-        mmTouch(Math.min(touchBytes, 32L << 20)); // warm-up
+        for (int w = 0; w < 3; w++) mmTouch(Math.min(touchBytes, 64L << 20)); // warm-up (JIT)
         Result touch = mmTouch(touchBytes);
         out.add(touch);
         out.add(new Result("mm-touch", "ratio_to_xts_lines", touch.value() / xts.value(), 0, touch.seconds()));

@@ -570,8 +570,15 @@ public final class MmKernel {
 
     /** A user-mode load by {@code p}. */
     public byte[] load(Process p, long va, int len) throws ErrnoException {
-        Mmu mmu = enter(p);
         byte[] out = new byte[len];
+        load(p, va, out);
+        return out;
+    }
+
+    /** A user-mode load by {@code p} into {@code out} (its whole length). */
+    public void load(Process p, long va, byte[] out) throws ErrnoException {
+        int len = out.length;
+        Mmu mmu = enter(p);
         try {
             for (int done = 0; done < len; ) {
                 long a = va + done;
@@ -589,7 +596,6 @@ public final class MmKernel {
         } finally {
             machine.core(kcpu).setCpl(0);
         }
-        return out;
     }
 
     // ------------------------------------------------------------------ kernel access: the direct map per KeyID

@@ -15,7 +15,8 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 
 /**
- * Random sequences of mmap, munmap, mprotect, encrypt_mprotect, writes, fork and exit over a
+ * Random sequences of mmap, munmap, mprotect, encrypt_mprotect, writes, fork, exit, MADV_DONTNEED
+ * and MADV_PAGEOUT (swap) over a
  * 16-page window keep: KeyID reference counts == VMAs (and files) using each KeyID + one per live
  * key; no page mapped under a KeyID other than its VMA's (checked against the PTEs in DRAM);
  * every byte written reads back until it is discarded.
@@ -39,7 +40,7 @@ class MmPropertyTest {
             int prot = (op >>> 12) & 3;
             Map<Long, byte[]> e = expect.get(p);
             try {
-                switch (op % 9) {
+                switch (op % 10) {
                     case 0 -> {
                         f.k.mmap(p, a, len, prot, MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, -1, 0);
                         discard(e, a, len);
@@ -80,12 +81,13 @@ class MmPropertyTest {
                             expect.remove(p);
                         }
                     }
-                    default -> f.k.madvise(p, a, len, MADV_DONTNEED);
+                    case 8 -> f.k.madvise(p, a, len, MADV_DONTNEED);
+                    default -> f.k.madvise(p, a, len, MADV_PAGEOUT); // swap out: contents must survive
                 }
-                if (op % 9 == 8) discard(e, a, len);
+                if (op % 10 == 8) discard(e, a, len);
             } catch (ErrnoException ex) {
                 // a failed call changes nothing: the invariants below still hold
-                if (op % 9 == 8) discard(e, a, len); // madvise with holes still discards what is mapped
+                if (op % 10 == 8) discard(e, a, len); // madvise with holes still discards what is mapped
             }
             f.assertInvariants();
             for (Process q : procs) readBack(f, q, expect.get(q));
@@ -106,8 +108,8 @@ class MmPropertyTest {
             byte[] got;
             if ((v.prot() & PROT_READ) != 0) {
                 got = f.k.copyFromUser(q, en.getKey(), (int) PAGE); // the kernel's direct map of the page's KeyID
-            } else { // not readable now: look at the page itself (FOLL_FORCE-like)
-                Page pg = q.mm().pageAt(en.getKey());
+            } else { // not readable now: look at the page itself (FOLL_FORCE-like; swapped pages come back first)
+                Page pg = q.mm().forcePage(en.getKey());
                 if (pg == null) throw new AssertionError(String.format("pid %d page 0x%x vanished", q.pid(), en.getKey()));
                 got = f.m.pload(0, pg.pa(), pg.keyId(), (int) PAGE);
             }
