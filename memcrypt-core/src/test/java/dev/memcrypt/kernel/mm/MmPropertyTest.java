@@ -25,8 +25,8 @@ class MmPropertyTest {
     static final long BASE = 0x4000_0000L;
     static final int PAGES = 16;
 
-    @Property(tries = 40)
-    void randomSequencesKeepTheInvariants(@ForAll @Size(max = 35) List<@IntRange(min = 0, max = Integer.MAX_VALUE) Integer> ops) throws Exception {
+    @Property(tries = 100)
+    void randomSequencesKeepTheInvariants(@ForAll @Size(max = 50) List<@IntRange(min = 0, max = Integer.MAX_VALUE) Integer> ops) throws Exception {
         MmFixture f = new MmFixture();
         int[] keys = {f.cpuKey(), f.cpuKey(), f.cpuKey()};
         List<Process> procs = new ArrayList<>(List.of(f.p));
