@@ -18,7 +18,7 @@ final class Smaps {
                 if (s.swap >= 0) swap++;
             }
             String name = v.file == null ? "" : v.file.mapsName();
-            String head = String.format("%012x-%012x %s %08x 00:00 0", v.start, v.end, Mman.protString(v.prot, v.shared), v.file == null ? 0 : v.pgoff << 12);
+            String head = String.format("%08x-%08x %s %08x 00:00 0", v.start, v.end, Mman.protString(v.prot, v.shared), v.file == null ? 0 : v.pgoff << 12);
             sb.append(name.isEmpty() ? head : String.format("%-73s%s", head + " ", name)).append('\n');
             line(sb, "Size", (v.end - v.start) >>> 10);
             line(sb, "KernelPageSize", 4);
