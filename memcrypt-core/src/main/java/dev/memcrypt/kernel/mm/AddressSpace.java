@@ -329,8 +329,8 @@ public final class AddressSpace {
 
     private void unmapRange(long start, long end) {
         if (vmas.isEmpty()) return;
+        zap(start, end, true); // pages first: their KeyID is still referenced by the VMAs
         for (Vma v : carve(start, end)) remove(v);
-        zap(start, end, true);
     }
 
     /** mprotect(2) and pkey_mprotect(2) ({@code pkey} -1 keeps each VMA's key). The KeyID is kept. */
@@ -370,11 +370,13 @@ public final class AddressSpace {
         List<Vma> l = overlapping(addr, end);
         if (!contiguous(l, addr, end)) throw new ErrnoException(Errno.ENOMEM, "range has unmapped pages");
         for (Vma v : l) if (!v.anonymousPrivate()) throw new ErrnoException(Errno.EINVAL, "range includes a shared or file-backed mapping");
+        // MADV_DONTNEED-like: pages are flushed under their old KeyID and freed first, while the VMAs
+        // still hold the old KeyID (so it cannot be released and reused before its lines are out)
+        zap(addr, end, true);
         for (Vma v : carve(l, addr, end)) {
             v.prot = prot;
-            setKeyId(v, keyId);
+            setKeyId(v, keyId); // new pages fault in zeroed through the new KeyID
         }
-        zap(addr, end, true); // MADV_DONTNEED-like: new pages fault in zeroed under the new KeyID
         mergeAround(l);
     }
 
@@ -637,12 +639,12 @@ public final class AddressSpace {
 
     /** exit_mmap(): unmaps everything (dropping KeyID references and pages) and frees the page tables. */
     void destroy() {
-        for (Vma v : new ArrayList<>(vmas.values())) remove(v);
-        for (Slot s : slots.values()) {
+        for (Slot s : slots.values()) { // pages first, while the VMAs still hold their KeyIDs
             if (s.anon && s.page != null) k.putAnon(s.page);
             if (s.swap >= 0) k.swap.put(s.swap);
         }
         slots.clear();
+        for (Vma v : new ArrayList<>(vmas.values())) remove(v);
         k.freeTables(pt);
     }
 }
