@@ -23,7 +23,7 @@ class CoherenceProperties {
         return op.list().ofMinSize(1).ofMaxSize(120);
     }
 
-    @Property(tries = 60)
+    @Property(tries = 80)
     void memoryBehavesLikeFlatMemoryPerKeyId(@ForAll("ops") List<Op> ops) {
         Machine m = Machine.powerOn(MachineConfig.defaults().with("l1", "1K").with("l1_ways", "2").with("llc", "4K").with("llc_ways", "4").with("dram", "16M"));
         Hw.directAll(m, 1, Hw.key16(1), Hw.key16(2));

@@ -69,7 +69,10 @@ public final class CacheSystem {
         coreBit = new long[n];
         for (int i = 0; i < n; i++) coreBit[i] = 1L << ((i % coresPerPackage) & 63);
         llc = new Cache[packages];
-        for (int p = 0; p < packages; p++) llc[p] = new Cache(llcBytes, llcWays);
+        for (int p = 0; p < packages; p++) {
+            llc[p] = new Cache(llcBytes, llcWays);
+            llc[p].enablePageFilter();
+        }
         this.mc = mc;
         this.keyIdOf = keyIdOf;
     }
@@ -96,9 +99,9 @@ public final class CacheSystem {
         Cache L = l1[c];
         int s = L.find(line);
         if (s >= 0) {
-            if (write && L.state[s] != Cache.M) {
-                if (L.state[s] == Cache.S) upgrade(c, line);
-                L.state[s] = Cache.M;
+            if (write && L.state(s) != Cache.M) {
+                if (L.state(s) == Cache.S) upgrade(c, line);
+                L.setState(s, Cache.M);
             }
             L.touch(s);
             return s;
@@ -111,17 +114,17 @@ public final class CacheSystem {
         Cache C = llc[p];
         int ls = C.find(line);
         invalidatePeers(p, ls, c);
-        C.sharers[ls] = bit(c, cpp);
-        if (C.state[ls] == Cache.S) {
+        C.setSharers(ls, bit(c, cpp));
+        if (C.state(ls) == Cache.S) {
             snoopOthers(p, line, true);
-            C.state[ls] = Cache.E;
+            C.setState(ls, Cache.E);
         }
     }
 
     /** Gives other L1s of package p the line's data (if M) and invalidates them, except core {@code except}. */
     private void invalidatePeers(int p, int ls, int except) {
         Cache C = llc[p];
-        long mask = C.sharers[ls];
+        long mask = C.sharers(ls);
         if (mask == 0) return;
         long line = C.tag[ls];
         int base = p * cpp;
@@ -130,19 +133,19 @@ public final class CacheSystem {
             Cache L = l1[o];
             int s = L.find(line);
             if (s < 0) continue;
-            if (L.state[s] == Cache.M) {
+            if (L.state(s) == Cache.M) {
                 System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
-                C.state[ls] = Cache.M;
+                C.setState(ls, Cache.M);
             }
             L.drop(s);
         }
-        C.sharers[ls] = 0;
+        C.setSharers(ls, 0);
     }
 
     /** Downgrades other L1s of package p to S, merging M data into the LLC. */
     private void downgradePeers(int p, int ls, int except) {
         Cache C = llc[p];
-        long mask = C.sharers[ls];
+        long mask = C.sharers(ls);
         if (mask == 0) return;
         long line = C.tag[ls];
         int base = p * cpp;
@@ -151,11 +154,11 @@ public final class CacheSystem {
             Cache L = l1[o];
             int s = L.find(line);
             if (s < 0) continue;
-            if (L.state[s] == Cache.M) {
+            if (L.state(s) == Cache.M) {
                 System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
-                C.state[ls] = Cache.M;
+                C.setState(ls, Cache.M);
             }
-            L.state[s] = Cache.S;
+            L.setState(s, Cache.S);
         }
     }
 
@@ -171,9 +174,9 @@ public final class CacheSystem {
             found = true;
             if (invalidate) invalidatePeers(q, ls, -1);
             else downgradePeers(q, ls, -1);
-            if (C.state[ls] == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
+            if (C.state(ls) == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
             if (invalidate) C.drop(ls);
-            else C.state[ls] = Cache.S;
+            else C.setState(ls, Cache.S);
         }
         return found;
     }
@@ -185,9 +188,9 @@ public final class CacheSystem {
         if (ls >= 0) {
             if (write) {
                 invalidatePeers(p, ls, c);
-                if (C.state[ls] == Cache.S) {
+                if (C.state(ls) == Cache.S) {
                     snoopOthers(p, line, true);
-                    C.state[ls] = Cache.E;
+                    C.setState(ls, Cache.E);
                 }
             } else {
                 downgradePeers(p, ls, c);
@@ -199,10 +202,10 @@ public final class CacheSystem {
             if (C.tag[ls] != -1) evictLlc(p, ls);
             MemoryController m = mc[p];
             C.put(ls, line);
-            C.sharers[ls] = 0;
-            C.gen[ls] = m.keyGeneration(keyIdOf.keyId(line));
+            C.setSharers(ls, 0);
+            C.setGen(ls, m.keyGeneration(keyIdOf.keyId(line)));
             if (!(write && full)) m.fill(line, C.data, ls * LINE);
-            C.state[ls] = shared && !write ? Cache.S : Cache.E;
+            C.setState(ls, shared && !write ? Cache.S : Cache.E);
             C.touch(ls);
         }
         Cache L = l1[c];
@@ -211,11 +214,11 @@ public final class CacheSystem {
         if (!(write && full)) System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
         L.put(s, line);
         L.up[s] = ls;
-        L.gen[s] = C.gen[ls];
+        L.setGen(s, C.gen(ls));
         long b = bit(c, cpp);
-        if (write) L.state[s] = Cache.M;
-        else L.state[s] = C.state[ls] == Cache.S || (C.sharers[ls] & ~b) != 0 ? Cache.S : Cache.E;
-        C.sharers[ls] |= b;
+        if (write) L.setState(s, Cache.M);
+        else L.setState(s, C.state(ls) == Cache.S || (C.sharers(ls) & ~b) != 0 ? Cache.S : Cache.E);
+        C.setSharers(ls, C.sharers(ls) | b);
         L.touch(s);
         return s;
     }
@@ -227,9 +230,9 @@ public final class CacheSystem {
         Cache C = llc[p];
         int ls = L.up[s];
         if (C.tag[ls] != line) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
-        if (L.state[s] == Cache.M) {
+        if (L.state(s) == Cache.M) {
             System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
-            C.state[ls] = Cache.M;
+            C.setState(ls, Cache.M);
         }
         L.drop(s);
         // clear the sharer bit unless another core aliasing the same bit still holds the line
@@ -239,13 +242,13 @@ public final class CacheSystem {
             int base = p * cpp;
             for (int o = base; o < base + cpp && !other; o++) if (o != c && bit(o, cpp) == b && l1[o].find(line) >= 0) other = true;
         }
-        if (!other) C.sharers[ls] &= ~b;
+        if (!other) C.setSharers(ls, C.sharers(ls) & ~b);
     }
 
     private void evictLlc(int p, int ls) {
         Cache C = llc[p];
         invalidatePeers(p, ls, -1);
-        if (C.state[ls] == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
+        if (C.state(ls) == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
         C.drop(ls);
     }
 
@@ -289,6 +292,167 @@ public final class CacheSystem {
         LONG.set(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)), v);
     }
 
+    // ---------------------------------------------------------------- streaming (bulk) accesses
+
+    /** Whether no cache holds any line of the 4 KiB page of full line {@code line}. */
+    private boolean pageUncached(long line) {
+        for (Cache C : llc) if (!C.pageSurelyAbsent(line)) return false;
+        return true;
+    }
+
+    /** Whether any cache of the machine holds full line {@code line} (inclusion: the LLCs suffice). */
+    private boolean cachedAnywhere(long line) {
+        for (Cache C : llc) if (C.find(line) >= 0) return true;
+        return false;
+    }
+
+    /**
+     * Bulk read of whole lines, as a fast-string / streaming load: a line that some cache holds is
+     * read coherently through {@link #read}; runs of lines no cache holds are filled straight from
+     * the package's controller without allocating (one batched decryption per run). Partial lines
+     * at either end take the ordinary path. Architecturally the same bytes as {@link #read}.
+     */
+    public void readStream(int c, long fullPa, byte[] dst, int off, int len) {
+        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
+        if (head > 0) {
+            read(c, fullPa, dst, off, head);
+            fullPa += head;
+            off += head;
+            len -= head;
+        }
+        MemoryController m = mc[pkgOf[c]];
+        long runStart = -1;
+        int runOff = 0, runN = 0;
+        while (len >= LINE) {
+            long line = fullPa >>> 6;
+            int inPage = (int) (64 - (line & 63));
+            if (len >= inPage * LINE && pageUncached(line)) { // the rest of this page: no lookups
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN += inPage;
+                fullPa += (long) inPage * LINE;
+                off += inPage * LINE;
+                len -= inPage * LINE;
+                continue;
+            }
+            if (cachedAnywhere(line)) {
+                if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+                runN = 0;
+                int s = acquire(c, line, false, false);
+                System.arraycopy(l1[c].data, s * LINE, dst, off, LINE);
+            } else {
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN++;
+            }
+            fullPa += LINE;
+            off += LINE;
+            len -= LINE;
+        }
+        if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+        if (len > 0) read(c, fullPa, dst, off, len);
+    }
+
+    /**
+     * Bulk write of whole lines, as streaming (non-temporal, write-combining) full-line stores:
+     * every cached copy of <em>that full line</em> is invalidated (its old data is entirely
+     * overwritten, so a dirty copy need not be written back) and the new data goes to the
+     * controller, which encrypts it in batches and stores it. Copies under another KeyID or the
+     * other C-bit alias are untouched: they stay stale or dirty exactly as with ordinary stores.
+     * Partial lines at either end take the ordinary (write-allocate) path.
+     */
+    public void writeStream(int c, long fullPa, byte[] src, int off, int len) {
+        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
+        if (head > 0) {
+            write(c, fullPa, src, off, head);
+            fullPa += head;
+            off += head;
+            len -= head;
+        }
+        MemoryController m = mc[pkgOf[c]];
+        long runStart = -1;
+        int runOff = 0, runN = 0;
+        while (len >= LINE) {
+            long line = fullPa >>> 6;
+            int inPage = (int) (64 - (line & 63));
+            if (len >= inPage * LINE && pageUncached(line)) {
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN += inPage;
+                fullPa += (long) inPage * LINE;
+                off += inPage * LINE;
+                len -= inPage * LINE;
+                continue;
+            }
+            for (int q = 0; q < llc.length; q++) {
+                Cache C = llc[q];
+                int ls = C.find(line);
+                if (ls < 0) continue;
+                dropEverywhere(q, ls);
+            }
+            if (runN == 0) {
+                runStart = line;
+                runOff = off;
+            }
+            runN++;
+            fullPa += LINE;
+            off += LINE;
+            len -= LINE;
+        }
+        if (runN > 0) m.writeRun(runStart, src, runOff, runN);
+        if (len > 0) write(c, fullPa, src, off, len);
+    }
+
+    // speed-only scratch for copyStream's fallback
+    private final byte[] copyTmp = new byte[4096];
+
+    /**
+     * Bulk copy of whole lines, as a fast-string {@code rep movsb}: the same result as
+     * {@link #readStream} of the source followed by {@link #writeStream} to the destination, piece
+     * by piece (at most one page on either side per piece, source read before destination
+     * written). Pieces whose source and destination pages no cache holds a line of go memory to
+     * memory through the controller ({@link MemoryController#copyRun}); others take the detour.
+     * Both addresses must be line-aligned and {@code len} a multiple of 64.
+     */
+    public void copyStream(int c, long srcFull, long dstFull, long len) {
+        if (((srcFull | dstFull | len) & (LINE - 1)) != 0) throw new IllegalArgumentException("copyStream needs whole lines");
+        MemoryController m = mc[pkgOf[c]];
+        while (len > 0) {
+            int n = (int) Math.min(len, Math.min(4096 - (srcFull & 4095), 4096 - (dstFull & 4095)));
+            long sl = srcFull >>> 6, dl = dstFull >>> 6;
+            if (pageUncached(sl) && pageUncached(dl)) {
+                m.copyRun(sl, dl, n / LINE);
+            } else {
+                readStream(c, srcFull, copyTmp, 0, n);
+                writeStream(c, dstFull, copyTmp, 0, n);
+            }
+            srcFull += n;
+            dstFull += n;
+            len -= n;
+        }
+    }
+
+    /** Drops an LLC line and its L1 copies without write-back (it is about to be fully overwritten). */
+    private void dropEverywhere(int p, int ls) {
+        Cache C = llc[p];
+        long mask = C.sharers(ls);
+        long line = C.tag[ls];
+        if (mask != 0) {
+            for (int o = p * cpp; o < (p + 1) * cpp; o++) {
+                if ((mask & bit(o, cpp)) == 0) continue;
+                int s = l1[o].find(line);
+                if (s >= 0) l1[o].drop(s);
+            }
+        }
+        C.drop(ls);
+    }
+
     // ---------------------------------------------------------------- flushes
 
     /** CLFLUSH: write back (if dirty) and invalidate {@code line} in every cache of the machine. */
@@ -330,12 +494,29 @@ public final class CacheSystem {
     public void forEachLine(LineVisitor v) {
         for (int c = 0; c < l1.length; c++) {
             Cache L = l1[c];
-            for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) v.line("L1", c, L.tag[s], L.state[s], L.gen[s]);
+            for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) v.line("L1", c, L.tag[s], L.state(s), L.gen(s));
         }
         for (int p = 0; p < llc.length; p++) {
             Cache C = llc[p];
-            for (int s = 0; s < C.tag.length; s++) if (C.tag[s] != -1) v.line("LLC", p, C.tag[s], C.state[s], C.gen[s]);
+            for (int s = 0; s < C.tag.length; s++) if (C.tag[s] != -1) v.line("LLC", p, C.tag[s], C.state(s), C.gen(s));
         }
+    }
+
+    /**
+     * Inspection only (a cache-line dump: debug port, or a side channel such as L1TF that reads a
+     * line selected by its full physical address): a copy of the newest plaintext of full line
+     * {@code line} held anywhere in the caches, or null if no cache holds it. Changes no state.
+     */
+    public byte[] peek(long line) {
+        for (Cache L : l1) {
+            int s = L.find(line);
+            if (s >= 0 && L.state(s) == Cache.M) return Arrays.copyOfRange(L.data, s * LINE, s * LINE + LINE);
+        }
+        for (Cache C : llc) {
+            int s = C.find(line);
+            if (s >= 0) return Arrays.copyOfRange(C.data, s * LINE, s * LINE + LINE);
+        }
+        return null;
     }
 
     /** MESI state of a full line in core {@code c}'s L1. */

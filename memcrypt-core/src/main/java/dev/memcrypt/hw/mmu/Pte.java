@@ -34,6 +34,14 @@ public final class Pte {
     public static final long PKEY_MASK = 0xfL << PKEY_SHIFT;
     /** bit 63 XD: execute-disable (EFER.NXE = 1 in the model). */
     public static final long XD = 1L << 63;
+    /**
+     * AMD SME C-bit (SPEC-FACTS §4; CPUID 0x8000001F EBX[5:0], 47 on the SME platform): an address
+     * bit of every entry and of CR3; set = the page (or next table) is encrypted with the SME key.
+     */
+    public static long cBit(int position) {
+        return 1L << position;
+    }
+
     /** CR3 bits 3 (PWT) and 4 (PCD); bits 11:0 otherwise ignored (no PCID). */
     public static final long CR3_FLAGS = PWT | PCD;
 
