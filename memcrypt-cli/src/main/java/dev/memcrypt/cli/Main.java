@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             RunCommand.class,
             KeyctlCommand.class,
+            LabCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
