@@ -229,7 +229,7 @@ public final class CacheSystem {
         int p = pkgOf[c];
         Cache C = llc[p];
         int ls = L.up[s];
-        if (C.tag[ls] != line) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
+        assert C.tag[ls] == line : "inclusion violated for line 0x" + Long.toHexString(line); // checkInvariants() checks inclusion too
         if (L.state(s) == Cache.M) {
             System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
             C.setState(ls, Cache.M);

@@ -56,7 +56,7 @@ public final class PageTableBuilder {
         long full = m.fullPa(pa, keyId);
         if (m.paOf(full) + size > m.physLimit()) throw new IllegalArgumentException(String.format("pa 0x%x+0x%x outside DRAM", pa, size));
         long ea = entryAddress(va, leafLevel, true);
-        if ((flags & ~(0xfffL | Pte.XD)) != 0) throw new IllegalArgumentException(String.format("flags 0x%x have address bits", flags));
+        if ((flags & ~(0xfffL | Pte.XD | Pte.PKEY_MASK)) != 0) throw new IllegalArgumentException(String.format("flags 0x%x have address bits", flags));
         long leaf = Pte.entry(full, (flags | Pte.P) & ~Pte.PS) | (leafLevel > 1 ? Pte.PS : 0);
         m.pstore64(cpu, ea, tableKeyId, leaf);
     }
