@@ -382,9 +382,15 @@ public final class Machine {
         for (long l = f >>> 6; l <= (f + Math.max(len, 1) - 1) >>> 6; l++) caches.clflush(l);
     }
 
-    /** WBINVD on core {@code cpu}: writes back and invalidates its package's caches (all its L1s and the LLC). */
+    /**
+     * WBINVD on core {@code cpu}: writes back and invalidates the caches the executing processor
+     * uses: its package's LLC and, by inclusion, every L1 of the package; other packages are not
+     * flushed (Intel SDM: internal caches, then "external" caches of this processor; Linux needs
+     * wbinvd_on_all_cpus for the whole system). Privileged: #GP at CPL &gt; 0.
+     */
     public void wbinvd(int cpu) {
         Core c = onlineCore(cpu);
+        if (c.cpl() > 0) throw new GeneralProtectionFault("WBINVD at CPL " + c.cpl());
         caches.wbinvd(c.pkg().id());
     }
 

@@ -25,6 +25,8 @@ import java.util.Arrays;
  * </ol>
  * An access that spans pages translates every page before touching memory, so a fault on the
  * second page leaves the first unmodified. CR0.WP = 1, EFER.NXE = 1, CR4.PGE = 0, no PCIDs.
+ * {@link #writeCr3} and {@link #invlpg} are the kernel's privileged operations; the model does not
+ * check CPL for them (a remote TLB shootdown is modelled as a direct INVLPG on the other core).
  *
  * <h2>TLB (speed-only state)</h2>
  * A direct-mapped array of 4 KiB translations (large pages are cached per 4 KiB piece). It caches
