@@ -55,7 +55,9 @@ public final class Dram {
         return pagesTouched;
     }
 
+    /** Installs the owner's hook; the previous owner (a machine that powered off) settles first. */
     public void setHook(Hook h) {
+        if (hook != null) hook.beforeRawAccess(0, size, false);
         this.hook = h;
     }
 
