@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "An executable model of multi-key memory encryption hardware and the OS interfaces built on it.",
         subcommands = {
             DemoCommand.class,
+            KlCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
