@@ -95,9 +95,18 @@ public final class HandleWrap {
         return ks;
     }
 
+    /** Speed-only: one AES/ECB cipher object per thread, re-keyed per use (Cipher.getInstance is slow). */
+    private static final ThreadLocal<Cipher> CIPHER = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/ECB/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("JDK AES unavailable", e);
+        }
+    });
+
     private static Cipher aes256(IwKey iw) {
         try {
-            Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
+            Cipher c = CIPHER.get();
             c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(iw.encryption(), "AES"));
             return c;
         } catch (GeneralSecurityException e) {

@@ -21,10 +21,15 @@ public final class IwKey implements Destroyable {
     private final byte[] encryption; // 32, EncryptionKey[255:0] little-endian: SRC2 bytes then SRC1 bytes
     private final boolean noBackup;
     private final int keySource;
-    private final long generation = GENERATIONS.incrementAndGet();
+    private final long generation;
     private volatile boolean destroyed;
 
     IwKey(byte[] integrity16, byte[] encryption32, boolean noBackup, int keySource) {
+        this(integrity16, encryption32, noBackup, keySource, GENERATIONS.incrementAndGet());
+    }
+
+    private IwKey(byte[] integrity16, byte[] encryption32, boolean noBackup, int keySource, long generation) {
+        this.generation = generation;
         this.integrity = integrity16.clone();
         this.encryption = encryption32.clone();
         this.noBackup = noBackup;
@@ -36,10 +41,10 @@ public final class IwKey implements Destroyable {
         return new IwKey(new byte[16], new byte[32], false, 0);
     }
 
-    /** A copy with a fresh generation (what the backup or a restore holds). */
+    /** A copy of the same key (what the backup, a restore or a vCPU load holds); same value, same generation. */
     IwKey copy() {
         check();
-        return new IwKey(integrity, encryption, noBackup, keySource);
+        return new IwKey(integrity, encryption, noBackup, keySource, generation);
     }
 
     byte[] integrity() {
@@ -62,7 +67,10 @@ public final class IwKey implements Destroyable {
         return keySource;
     }
 
-    /** Unique per key instance; identifies it to speed-only caches without revealing it. */
+    /**
+     * Identifies this key value to speed-only caches without revealing it: every LOADIWKEY makes a
+     * new generation; copies of one key (backup, restore, a hypervisor's vCPU load) share it.
+     */
     public long generation() {
         return generation;
     }

@@ -17,8 +17,9 @@ import java.util.Arrays;
  * (handles) are passed as bytes already loaded, or as an address loaded through the core.
  *
  * <p>Speed-only state, kept apart: {@link HandleCache}, the AES key schedules of handles this
- * core has already authenticated, keyed by handle bytes and the IWKey's generation and dropped
- * whenever the IWKey changes. It never changes an outcome; it only skips re-unwrapping.
+ * core has already authenticated, keyed by handle bytes and the IWKey's generation (a schedule is
+ * used only while the core holds that very key again, so a hypervisor switching vCPUs keeps its
+ * hits) and dropped on power loss. It never changes an outcome; it only skips re-unwrapping.
  *
  * <p>Error channels: #UD/#GP are {@link InvalidOpcodeFault}/{@link GeneralProtectionFault};
  * a refused handle or missing entropy is ZF = 1 (the boolean results); a wrong-size handle or bad
@@ -275,6 +276,30 @@ public final class KeyLockerUnit {
         return s;
     }
 
+    /**
+     * SPEED-ONLY COMPOSITE of the instruction sequence the kernel's xts-aes-aeskl runs for one data
+     * unit (Linux aeskl-xts-x86_64.S): AESENC128KL of {@code iv16} with {@code tweakHandle}, then
+     * AESENCWIDE128KL (or AESDECWIDE128KL) over the unit, every block XORed with its tweak before
+     * and after. Same #UD, handle-legality and authentication checks on both handles and the same
+     * result and flags as those instructions, computed in one pass by the machine's XTS engine with
+     * the cached key schedules. Unlike the instructions it leaves XMM0-7 alone (the kernel
+     * restores them afterwards). {@code len} is a positive multiple of 16. False with ZF = 1 when
+     * either handle is refused (nothing written).
+     */
+    public boolean xts128(boolean encrypt, byte[] dataHandle, byte[] tweakHandle, byte[] iv16, byte[] in, int inOff, int len, byte[] out, int outOff) {
+        requireWide(encrypt ? "AESENCWIDE128KL" : "AESDECWIDE128KL");
+        if (len < 16 || len % 16 != 0) throw new IllegalArgumentException("XTS unit must be a positive multiple of 16 bytes, got " + len);
+        HandleCache.Schedule t = authorize(tweakHandle, Handle.KEYTYPE_AES128, true);
+        if (t == null) return false;
+        HandleCache.Schedule d = authorize(dataHandle, Handle.KEYTYPE_AES128, encrypt);
+        if (d == null) return false;
+        var key = d.xtsWith(t);
+        if (encrypt) core.machine().engine().encrypt(key, iv16, in, inOff, len, out, outOff);
+        else core.machine().engine().decrypt(key, iv16, in, inOff, len, out, outOff);
+        core.setStatusFlags(false);
+        return true;
+    }
+
     /** Why AES*KL would refuse this handle at the current CPL, without running it (for diagnostics), or null. */
     public String refusal(byte[] h, int keyType, boolean enc) {
         String why = Handle.illegalReason(h, keyType, enc, core.cpl());
@@ -315,6 +340,7 @@ public final class KeyLockerUnit {
     /** Power-off of this core: IWKey is lost (back to the reset value, all zero), speed-only state dropped. */
     public void powerLoss() {
         setIwKey(IwKey.zero());
+        cache.clear();
         copyStatus = 0;
     }
 
@@ -370,7 +396,6 @@ public final class KeyLockerUnit {
     private void setIwKey(IwKey k) {
         IwKey old = iwKey;
         iwKey = k;
-        cache.clear();
         if (old != null && old != k) old.destroy();
     }
 

@@ -53,33 +53,44 @@ public final class Polyval {
 
     /** dot(a, b) = a * b * x^-128 mod P, returned as {lo, hi}. */
     static long[] dot(long aLo, long aHi, long bLo, long bHi) {
-        // 256-bit carry-less product c3:c2:c1:c0
-        long c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        // 256-bit carry-less product c3:c2:c1:c0 from four 64x64 products
+        long[] t = new long[2];
+        clmul(aLo, bLo, t);
+        long c0 = t[0], c1 = t[1];
+        clmul(aHi, bHi, t);
+        long c2 = t[0], c3 = t[1];
+        clmul(aLo, bHi, t);
+        c1 ^= t[0];
+        c2 ^= t[1];
+        clmul(aHi, bLo, t);
+        c1 ^= t[0];
+        c2 ^= t[1];
+        // Montgomery reduction, a word at a time: P = x^128 + x^127 + x^126 + x^121 + 1 is 1 mod x^64,
+        // so adding c0 * P clears word 0; then divide by x^64. Twice gives the factor x^-128.
+        for (int step = 0; step < 2; step++) {
+            long m = c0;
+            c1 ^= m << 57 ^ m << 62 ^ m << 63; // m * (x^121 + x^126 + x^127), low parts
+            c2 ^= m >>> 7 ^ m >>> 2 ^ m >>> 1 ^ m; // their high parts, and m * x^128
+            c0 = c1;
+            c1 = c2;
+            c2 = c3;
+            c3 = 0;
+        }
+        t[0] = c0;
+        t[1] = c1;
+        return t;
+    }
+
+    /** 64x64 -> 128-bit carry-less multiplication (branch-free shift-and-add). */
+    private static void clmul(long a, long b, long[] out) {
+        long lo = 0, hi = 0;
         for (int i = 0; i < 64; i++) {
-            if (((aLo >>> i) & 1) != 0) {
-                c0 ^= bLo << i;
-                c1 ^= (i == 0 ? 0 : bLo >>> (64 - i)) ^ bHi << i;
-                c2 ^= i == 0 ? 0 : bHi >>> (64 - i);
-            }
-            if (((aHi >>> i) & 1) != 0) {
-                c1 ^= bLo << i;
-                c2 ^= (i == 0 ? 0 : bLo >>> (64 - i)) ^ bHi << i;
-                c3 ^= i == 0 ? 0 : bHi >>> (64 - i);
-            }
+            long mask = -((a >>> i) & 1);
+            lo ^= (b << i) & mask;
+            hi ^= (i == 0 ? 0 : b >>> (64 - i)) & mask;
         }
-        // Montgomery reduction: 128 times { if c odd: c ^= P; c >>= 1 }, P = x^128+x^127+x^126+x^121+1
-        for (int i = 0; i < 128; i++) {
-            if ((c0 & 1) != 0) {
-                c0 ^= 1;
-                c1 ^= 1L << 57 | 1L << 62 | 1L << 63;
-                c2 ^= 1;
-            }
-            c0 = c0 >>> 1 | c1 << 63;
-            c1 = c1 >>> 1 | c2 << 63;
-            c2 = c2 >>> 1 | c3 << 63;
-            c3 = c3 >>> 1;
-        }
-        return new long[] {c0, c1};
+        out[0] = lo;
+        out[1] = hi;
     }
 
     static long le64(byte[] b, int off) {

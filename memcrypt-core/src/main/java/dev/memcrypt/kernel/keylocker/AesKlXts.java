@@ -30,6 +30,7 @@ public final class AesKlXts implements Destroyable {
     private final byte[] dataHandle; // 48 or 64 bytes, no key material in the clear
     private final byte[] tweakHandle;
     private boolean wide;
+    private boolean instructionLevel;
     private volatile boolean destroyed;
 
     private AesKlXts(KernelKeyLocker kl, boolean aes256, byte[] dataHandle, byte[] tweakHandle, boolean wide) {
@@ -101,6 +102,15 @@ public final class AesKlXts implements Destroyable {
         wide = false;
     }
 
+    /**
+     * Runs every AES*KL instruction one by one (true) instead of the core's speed-only XTS
+     * composite (false, the default for XTS-AES-128 with wide instructions). Both give the same
+     * results; tests run both.
+     */
+    public void setInstructionLevel(boolean on) {
+        instructionLevel = on;
+    }
+
     public int encrypt(int cpu, byte[] iv16, byte[] in, int inOff, int len, byte[] out, int outOff) {
         return crypt(true, cpu, iv16, in, inOff, len, out, outOff);
     }
@@ -123,6 +133,9 @@ public final class AesKlXts implements Destroyable {
         int cpl = c.cpl();
         c.setCpl(0);
         try {
+            if (!aes256 && wide && !instructionLevel) {
+                return u.xts128(enc, dataHandle, tweakHandle, iv16, in, inOff, len, out, outOff) ? 0 : -EINVAL;
+            }
             byte[] t = x.raw(0);
             System.arraycopy(iv16, 0, t, 0, 16);
             if (!(aes256 ? u.aesenc256kl(0, tweakHandle) : u.aesenc128kl(0, tweakHandle))) return -EINVAL;
