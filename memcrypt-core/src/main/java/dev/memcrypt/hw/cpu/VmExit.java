@@ -10,6 +10,7 @@ public final class VmExit extends RuntimeException {
     public static final int CPUID = 10;
     public static final int HLT = 12;
     public static final int VMCALL = 18;
+    public static final int VMLAUNCH = 20;
     public static final int CR_ACCESS = 28;
     public static final int RDMSR = 31;
     public static final int WRMSR = 32;
@@ -42,6 +43,7 @@ public final class VmExit extends RuntimeException {
             case CPUID -> "CPUID";
             case HLT -> "HLT";
             case VMCALL -> "VMCALL";
+            case VMLAUNCH -> "VMLAUNCH";
             case CR_ACCESS -> "CR_ACCESS";
             case RDMSR -> "MSR_READ";
             case WRMSR -> "MSR_WRITE";

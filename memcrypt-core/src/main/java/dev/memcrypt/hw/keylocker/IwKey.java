@@ -42,7 +42,7 @@ public final class IwKey implements Destroyable {
     }
 
     /** A copy of the same key (what the backup, a restore or a vCPU load holds); same value, same generation. */
-    IwKey copy() {
+    public IwKey copy() {
         check();
         return new IwKey(integrity, encryption, noBackup, keySource, generation);
     }
