@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         description = "An executable model of multi-key memory encryption hardware and the OS interfaces built on it.",
         subcommands = {
             DemoCommand.class,
+            RunCommand.class,
+            KeyctlCommand.class,
             KlCommand.class,
             CommandLine.HelpCommand.class,
         })

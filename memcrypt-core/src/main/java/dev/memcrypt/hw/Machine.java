@@ -125,9 +125,14 @@ public final class Machine {
      * its ciphertext, while keys, caches and MSRs start over).
      */
     public static Machine powerOn(MachineConfig config, Entropy entropy, Dram dram) {
-        if (config == null || entropy == null || dram == null) throw new IllegalArgumentException("config, entropy and dram are required");
+        return powerOn(config, entropy, dram, XtsEngine.best());
+    }
+
+    /** As {@link #powerOn(MachineConfig, Entropy, Dram)} with a chosen XTS engine (all engines compute the same function). */
+    public static Machine powerOn(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
+        if (config == null || entropy == null || dram == null || engine == null) throw new IllegalArgumentException("config, entropy, dram and engine are required");
         if (dram.size() != config.dramBytes()) throw new IllegalArgumentException("DRAM size " + dram.size() + " != configured " + config.dramBytes());
-        Machine m = new Machine(config, entropy, dram, XtsEngine.best());
+        Machine m = new Machine(config, entropy, dram, engine);
         m.firmware();
         return m;
     }

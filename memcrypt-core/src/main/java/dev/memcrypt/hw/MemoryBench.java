@@ -21,8 +21,12 @@ import java.util.List;
  *   core's MMU and caches to DRAM under a user KeyID (SET_KEY_DIRECT); the region (16 MiB) is 8x
  *   the LLC so every line is written back (encrypted) and refilled (decrypted).
  *   Metric: bytes_per_second = (bytes stored + bytes loaded) / time.
- * <li>{@code mem-random-load}: random aligned 8-byte loads with a warm TLB over 64 pages (256 KiB,
- *   in the LLC, larger than the L1) under the user KeyID. Metric: ops_per_second.
+ * <li>{@code mem-random-load}: random 8-byte-aligned loads through the MMU with a warm TLB over 4
+ *   pages (16 KiB, resident in the 32 KiB L1) under the user KeyID. Metric: ops_per_second.
+ * <li>{@code mem-random-load-llc} (informational): the same over 64 pages (256 KiB: L1 misses that
+ *   hit the LLC).
+ * <li>{@code mem-footprint} (on request, {@link #memFootprint}): a 1 TiB machine, 1 GiB stored
+ *   through the caches and written back; reports the Java heap in use (target &lt; 1.3 GiB).
  * <li>{@code xts-lines} (reference): the engine's {@code encryptLines} on one page per call,
  *   bytes_per_second, measured in the same run for the ratio.
  * </ul>
@@ -42,7 +46,19 @@ public final class MemoryBench {
 
     /** A machine with KeyID 1 programmed and {@code pages} pages mapped at VA_BASE under it on cpu 0. */
     public static Mmu setup(int pages, int tableKeyId) {
-        Machine m = Machine.powerOn(MachineConfig.defaults());
+        return setup(pages, tableKeyId, "");
+    }
+
+    /** As {@link #setup(int, int)} on the default machine changed by "key=value ..." options. */
+    public static Mmu setup(int pages, int tableKeyId, String options) {
+        MachineConfig cfg = MachineConfig.defaults();
+        for (String o : options.strip().split("\\s+")) {
+            if (o.isEmpty()) continue;
+            int i = o.indexOf('=');
+            if (i < 0) throw new IllegalArgumentException("option '" + o + "' is not key=value");
+            cfg = cfg.with(o.substring(0, i), o.substring(i + 1));
+        }
+        Machine m = Machine.powerOn(cfg);
         byte[] k1 = new byte[16], k2 = new byte[16];
         for (int i = 0; i < 16; i++) {
             k1[i] = (byte) (i + 1);
@@ -84,7 +100,14 @@ public final class MemoryBench {
     }
 
     public static Result memRandomLoad(Duration budget) {
-        int pages = 64;
+        return memRandomLoad(budget, 4, "mem-random-load");
+    }
+
+    public static Result memRandomLoadLlc(Duration budget) {
+        return memRandomLoad(budget, 64, "mem-random-load-llc");
+    }
+
+    static Result memRandomLoad(Duration budget, int pages, String name) {
         Mmu mmu = setup(pages, 0);
         for (int p = 0; p < pages; p++) mmu.load64(VA_BASE + ((long) p << 12)); // warm TLB
         long ops = 0;
@@ -104,7 +127,7 @@ public final class MemoryBench {
         } while (System.nanoTime() < deadline);
         double s = (System.nanoTime() - t0) / 1e9;
         if (sink == 42) System.out.print("");
-        return new Result("mem-random-load", "ops_per_second", ops / s, ops, s);
+        return new Result(name, "ops_per_second", ops / s, ops, s);
     }
 
     /** The engine's line mode on one page per call (the reference for mem-stream). */
@@ -128,22 +151,69 @@ public final class MemoryBench {
         return new Result("xts-lines", "bytes_per_second", bytes / s, bytes, s);
     }
 
-    /** Runs mem-stream and mem-random-load (each after a warm-up of the same length). */
+    /**
+     * A 1 TiB machine with {@code touchBytes} stored page by page through cpu 0's caches under KeyID
+     * 0 (spread over the whole address range) and written back; value = heap bytes in use after GC.
+     */
+    public static Result memFootprint(long touchBytes) {
+        long t0 = System.nanoTime();
+        Machine m = Machine.powerOn(MachineConfig.defaults().with("dram", "1T"));
+        byte[] page = new byte[4096];
+        long pages = touchBytes / 4096;
+        long stride = Math.max(1, ((m.config().dramBytes() - (64L << 20)) / 4096) / pages) * 4096;
+        for (long p = 0; p < pages; p++) {
+            page[0] = (byte) p;
+            m.pstore(0, (1L << 20) + p * stride, 0, page);
+        }
+        m.wbinvdAll();
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) System.gc();
+        long used = rt.totalMemory() - rt.freeMemory();
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (m.dram().pagesTouched() < pages) throw new IllegalStateException("touched only " + m.dram().pagesTouched() + " pages");
+        return new Result("mem-footprint", "heap_bytes", used, m.dram().pagesTouched() * 4096, s);
+    }
+
+    /** The workload names {@link #run(String, Duration)} accepts. */
+    public static final List<String> WORKLOADS = List.of("mem-stream", "mem-random-load", "mem-random-load-llc", "xts-lines");
+
+    /** Runs one workload by name after a warm-up of the same length. */
+    public static Result run(String workload, Duration d) {
+        java.util.function.Function<Duration, Result> f = switch (workload) {
+            case "mem-stream" -> MemoryBench::memStream;
+            case "mem-random-load" -> MemoryBench::memRandomLoad;
+            case "mem-random-load-llc" -> MemoryBench::memRandomLoadLlc;
+            case "xts-lines" -> MemoryBench::xtsLines;
+            default -> throw new IllegalArgumentException("unknown memory workload '" + workload + "' (" + String.join(", ", WORKLOADS) + ")");
+        };
+        f.apply(d);
+        return f.apply(d);
+    }
+
+    /**
+     * The {@code memcrypt bench memory} entry point: mem-stream and mem-random-load, each after a
+     * warm-up of the same length.
+     */
     public static List<Result> run(Duration perWorkload) {
         List<Result> out = new ArrayList<>();
-        memStream(perWorkload);
-        out.add(memStream(perWorkload));
-        memRandomLoad(perWorkload);
-        out.add(memRandomLoad(perWorkload));
+        out.add(run("mem-stream", perWorkload));
+        out.add(run("mem-random-load", perWorkload));
         return out;
     }
 
+    /** {@code java dev.memcrypt.hw.MemoryBench [millis] [footprint]}: prints the workloads and the mem-stream / xts-lines ratio. */
     public static void main(String[] args) {
         Duration d = Duration.ofMillis(args.length > 0 ? Long.parseLong(args[0]) : 2000);
-        xtsLines(d);
-        Result x = xtsLines(d);
+        if (args.length > 1 && args[1].equals("footprint")) {
+            Result r = memFootprint(1L << 30);
+            System.out.printf("mem-footprint    heap_bytes        %,.0f (%.2f GiB for %,d bytes touched, max heap %.2f GiB)%n", r.value(), r.value() / (1L << 30),
+                    r.units(), Runtime.getRuntime().maxMemory() / (double) (1L << 30));
+            return;
+        }
+        Result x = run("xts-lines", d);
         System.out.println(x);
-        for (Result r : run(d)) {
+        for (String w : List.of("mem-stream", "mem-random-load", "mem-random-load-llc")) {
+            Result r = run(w, d);
             System.out.println(r + (r.workload().equals("mem-stream") ? String.format("   (%.0f%% of xts-lines)", 100 * r.value() / x.value()) : ""));
         }
     }

@@ -1,7 +1,8 @@
 package dev.memcrypt.hw.cache;
 
 /**
- * One set-associative, write-back cache with true LRU (per-set timestamps). Lines are tagged by
+ * One set-associative, write-back cache with true LRU (a per-set recency permutation in one
+ * long for up to 16 ways, timestamps beyond). Lines are tagged by
  * the <em>full</em> line number: the physical address including its KeyID bits, shifted right by
  * 6. The set index comes from the low address bits only, so the same physical line under two
  * KeyIDs lands in the same set as two different lines (SPEC-FACTS §1).
@@ -19,14 +20,22 @@ public final class Cache {
     final int sets;
     final int ways;
     final int setMask;
+    final int waysShift;
     final long[] tag;
     final byte[] state;
+    /** LRU for more than 16 ways: last-use stamps. */
     final long[] stamp;
+    /** LRU for up to 16 ways: per set, way numbers in 4-bit nibbles from MRU (low) to LRU; unused nibbles 0xf. */
+    final long[] order;
     /** KeyTable entry generation when the line was filled (for the invariant checker). */
     final long[] gen;
     /** LLC only: which cores of the package may hold the line in their L1 (bit = local core % 64). */
     final long[] sharers;
     final byte[] data;
+    /** L1 only: the LLC slot holding the same line (stable while the line is in the L1, by inclusion). */
+    final int[] up;
+    /** Valid lines per set; lets snoops skip a package with nothing in the set (speed-only). */
+    final int[] setCount;
     long clock;
 
     public Cache(int bytes, int ways) {
@@ -35,13 +44,26 @@ public final class Cache {
         this.sets = lines / ways;
         if (sets * ways * LINE != bytes || Integer.bitCount(sets) != 1) throw new IllegalArgumentException("cache geometry " + bytes + "/" + ways);
         this.setMask = sets - 1;
+        this.waysShift = Integer.numberOfTrailingZeros(ways);
+        if (1 << waysShift != ways) throw new IllegalArgumentException("ways must be a power of two: " + ways);
         tag = new long[lines];
         java.util.Arrays.fill(tag, -1L);
         state = new byte[lines];
-        stamp = new long[lines];
+        if (ways <= 16) {
+            stamp = null;
+            order = new long[sets];
+            long init = -1L; // 0xf in unused nibbles
+            for (int w = ways - 1; w >= 0; w--) init = (init << 4) | w;
+            java.util.Arrays.fill(order, init);
+        } else {
+            stamp = new long[lines];
+            order = null;
+        }
         gen = new long[lines];
         sharers = new long[lines];
         data = new byte[lines * LINE];
+        up = new int[lines];
+        setCount = new int[sets];
     }
 
     public int sets() {
@@ -54,18 +76,22 @@ public final class Cache {
 
     /** The slot holding {@code line}, or -1. */
     int find(long line) {
-        int b = ((int) line & setMask) * ways;
+        int b = ((int) line & setMask) << waysShift;
         for (int i = b, e = b + ways; i < e; i++) if (tag[i] == line) return i;
         return -1;
     }
 
     /** A slot for {@code line}: an invalid way if any, else the least recently used. */
     int victim(long line) {
-        int b = ((int) line & setMask) * ways;
+        int set = (int) line & setMask;
+        int b = set << waysShift;
+        if (setCount[set] < ways) {
+            for (int i = b, e = b + ways; i < e; i++) if (tag[i] == -1) return i;
+        }
+        if (order != null) return b + ((int) (order[set] >>> (4 * (ways - 1))) & 0xf);
         int best = b;
         long bs = Long.MAX_VALUE;
         for (int i = b, e = b + ways; i < e; i++) {
-            if (tag[i] == -1) return i;
             if (stamp[i] < bs) {
                 bs = stamp[i];
                 best = i;
@@ -74,14 +100,50 @@ public final class Cache {
         return best;
     }
 
+    /**
+     * The slot holding {@code line} (&gt;= 0), or {@code -(victim + 1)} where victim is an invalid
+     * way if any, else the least recently used one.
+     */
+    int lookup(long line) {
+        int s = find(line);
+        return s >= 0 ? s : -victim(line) - 1;
+    }
+
+    /** Marks slot {@code s} most recently used. */
     void touch(int s) {
-        stamp[s] = ++clock;
+        if (order == null) {
+            stamp[s] = ++clock;
+            return;
+        }
+        int set = s >>> waysShift;
+        long w = s & (ways - 1);
+        long o = order[set];
+        if ((o & 0xf) == w) return; // already MRU
+        // position of nibble w: SWAR zero-nibble search on o ^ (w in every nibble); the lowest hit is exact
+        long x = o ^ (w * 0x1111_1111_1111_1111L);
+        long z = (x - 0x1111_1111_1111_1111L) & ~x & 0x8888_8888_8888_8888L;
+        int pos = Long.numberOfTrailingZeros(z) >>> 2;
+        long lowMask = (1L << (4 * pos)) - 1;
+        long high = pos == 15 ? 0 : o & (-1L << (4 * (pos + 1)));
+        order[set] = high | ((o & lowMask) << 4) | w;
+    }
+
+    /** Installs {@code line} in the invalid slot {@code s}. */
+    void put(int s, long line) {
+        tag[s] = line;
+        setCount[s >>> waysShift]++;
     }
 
     void drop(int s) {
+        if (tag[s] != -1) setCount[s >>> waysShift]--;
         tag[s] = -1;
         state[s] = I;
         sharers[s] = 0;
+    }
+
+    /** Whether the set {@code line} maps to holds any valid line. */
+    boolean setEmpty(long line) {
+        return setCount[(int) line & setMask] == 0;
     }
 
     /** Number of valid lines (for tests and views). */

@@ -66,6 +66,8 @@ public final class CacheSystem {
             l1[i] = new Cache(l1Bytes, l1Ways);
             pkgOf[i] = i / coresPerPackage;
         }
+        coreBit = new long[n];
+        for (int i = 0; i < n; i++) coreBit[i] = 1L << ((i % coresPerPackage) & 63);
         llc = new Cache[packages];
         for (int p = 0; p < packages; p++) llc[p] = new Cache(llcBytes, llcWays);
         this.mc = mc;
@@ -80,8 +82,11 @@ public final class CacheSystem {
         return llc[pkg];
     }
 
-    private static long bit(int core, int cpp) {
-        return 1L << ((core % cpp) & 63);
+    /** Sharer-mask bit of each core: its index within the package, modulo 64. */
+    private final long[] coreBit;
+
+    private long bit(int core, int cppIgnored) {
+        return coreBit[core];
     }
 
     // ---------------------------------------------------------------- core protocol
@@ -95,7 +100,7 @@ public final class CacheSystem {
                 if (L.state[s] == Cache.S) upgrade(c, line);
                 L.state[s] = Cache.M;
             }
-            L.stamp[s] = ++L.clock;
+            L.touch(s);
             return s;
         }
         return miss(c, line, write, full);
@@ -160,6 +165,7 @@ public final class CacheSystem {
         for (int q = 0; q < llc.length; q++) {
             if (q == p) continue;
             Cache C = llc[q];
+            if (C.setEmpty(line)) continue;
             int ls = C.find(line);
             if (ls < 0) continue;
             found = true;
@@ -175,7 +181,7 @@ public final class CacheSystem {
     private int miss(int c, long line, boolean write, boolean full) {
         int p = pkgOf[c];
         Cache C = llc[p];
-        int ls = C.find(line);
+        int ls = C.lookup(line);
         if (ls >= 0) {
             if (write) {
                 invalidatePeers(p, ls, c);
@@ -186,30 +192,31 @@ public final class CacheSystem {
             } else {
                 downgradePeers(p, ls, c);
             }
-            C.stamp[ls] = ++C.clock;
+            C.touch(ls);
         } else {
-            boolean shared = snoopOthers(p, line, write);
-            ls = C.victim(line);
+            boolean shared = llc.length > 1 && snoopOthers(p, line, write);
+            ls = -ls - 1;
             if (C.tag[ls] != -1) evictLlc(p, ls);
             MemoryController m = mc[p];
-            C.tag[ls] = line;
+            C.put(ls, line);
             C.sharers[ls] = 0;
             C.gen[ls] = m.keyGeneration(keyIdOf.keyId(line));
             if (!(write && full)) m.fill(line, C.data, ls * LINE);
             C.state[ls] = shared && !write ? Cache.S : Cache.E;
-            C.stamp[ls] = ++C.clock;
+            C.touch(ls);
         }
         Cache L = l1[c];
         int s = L.victim(line);
         if (L.tag[s] != -1) evictL1(c, s);
-        System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
-        L.tag[s] = line;
+        if (!(write && full)) System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
+        L.put(s, line);
+        L.up[s] = ls;
         L.gen[s] = C.gen[ls];
         long b = bit(c, cpp);
         if (write) L.state[s] = Cache.M;
         else L.state[s] = C.state[ls] == Cache.S || (C.sharers[ls] & ~b) != 0 ? Cache.S : Cache.E;
         C.sharers[ls] |= b;
-        L.stamp[s] = ++L.clock;
+        L.touch(s);
         return s;
     }
 
@@ -218,8 +225,8 @@ public final class CacheSystem {
         long line = L.tag[s];
         int p = pkgOf[c];
         Cache C = llc[p];
-        int ls = C.find(line);
-        if (ls < 0) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
+        int ls = L.up[s];
+        if (C.tag[ls] != line) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
         if (L.state[s] == Cache.M) {
             System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
             C.state[ls] = Cache.M;

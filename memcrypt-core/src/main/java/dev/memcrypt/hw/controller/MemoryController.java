@@ -42,7 +42,7 @@ public final class MemoryController {
     private final TmeState tme;
     private final Dram dram;
     private final XtsEngine engine;
-    private List<MemoryController> all = List.of();
+    private MemoryController[] all = new MemoryController[0];
 
     // speed-only: entry snapshot
     private KeyTable.Entry[] snap;
@@ -75,7 +75,7 @@ public final class MemoryController {
 
     /** The controllers that share DRAM (for posted-write and read-ahead coherence). */
     public void setPeers(List<MemoryController> peers) {
-        this.all = List.copyOf(peers);
+        this.all = peers.toArray(new MemoryController[0]);
     }
 
     public int pkg() {
@@ -167,7 +167,7 @@ public final class MemoryController {
         long pa = full & ((1L << shift) - 1);
         int keyId = (int) (full >>> shift);
         XtsKey key = keyFor(keyId, pa);
-        for (MemoryController c : all) c.dropReadAhead(pa, LINE);
+        for (MemoryController c : all) if (c.raCount != 0) c.dropReadAhead(pa, LINE);
         if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount == RUN)) drain();
         if (pwCount == 0) {
             pwPa = pa;

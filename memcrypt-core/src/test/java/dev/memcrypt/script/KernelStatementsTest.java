@@ -1,0 +1,112 @@
+package dev.memcrypt.script;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** keyctl, as and clock advance in scripts (the kernel statements provider, found through ServiceLoader). */
+class KernelStatementsTest {
+    static ScriptHarness.Run run(String script) {
+        return ScriptHarness.run(Interpreter.standard(), "k.mc", script, false);
+    }
+
+    @Test
+    void providerIsRegistered() {
+        StatementRegistry r = StatementRegistry.standard();
+        assertTrue(r.get("keyctl") != null && r.get("as") != null && r.get("clock advance") != null);
+    }
+
+    @Test
+    void asSyntaxErrors() {
+        ScriptHarness.Run r = run("num 1\nas\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().startsWith("k.mc:2: syntax error: as: missing credentials"), r.err());
+        r = run("as uid=abc\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("as: bad uid: abc"), r.err());
+        r = run("as gid=5\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("credentials need uid=N"), r.err());
+        r = run("as uid=5 caps=CAP_NOPE\n");
+        assertEquals(2, r.exit());
+    }
+
+    static final String USER_KEY = "k = keyctl add mktme k1 \"type=user algorithm=aes-xts-128 key=00112233445566778899aabbccddeeff tweak=ffeeddccbbaa99887766554433221100\" @u\n";
+
+    @Test
+    void hotplugThroughTheKernelWithoutSavekeysIsEperm() {
+        ScriptHarness.Run r = run(USER_KEY + "cpu offline 3\ncpu offline 2\ncpu online 2 => EPERM\ncheck\n");
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void hotplugThroughTheKernelWithSavekeysReprograms() {
+        ScriptHarness.Run r = run("boot mktme_savekeys\n" + USER_KEY + "cpu offline 3\ncpu offline 2\ncpu online 2\nkeytable show package=1\ncheck\n");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("keyid 1 KEY"), r.out());
+    }
+
+    @Test
+    void bootTwiceIsABadArgument() {
+        ScriptHarness.Run r = run("keyctl show @u\nboot mktme_savekeys\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("boot: bad argument: the kernel is already booted"), r.err());
+    }
+
+    @Test
+    void keyctlNeedsACommand() {
+        ScriptHarness.Run r = run("keyctl\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("keyctl: missing COMMAND"), r.err());
+    }
+
+    @Test
+    void keyctlOutcomes() {
+        ScriptHarness.Run r = run("""
+                k = keyctl add user u1 hello @u
+                keyctl print $k => "hello"
+                keyctl read 999999 => ENOKEY
+                keyctl frobnicate => EXIT_2
+                keyctl add user a=b a=b @u
+                keyctl timeout $k 10
+                clock advance 11
+                keyctl print $k => EKEYEXPIRED
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void keyctlStandardInput() {
+        ScriptHarness.Run r = run("""
+                k = keyctl padd user piped @u < "from stdin"
+                keyctl print $k => "from stdin"
+                keyctl pupdate $k < 6e6577
+                keyctl print $k => "new"
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        r = run("keyctl padd user x @u < a b\n");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("'<' must be followed by exactly one DATA word"), r.err());
+    }
+
+    @Test
+    void unassertedKeyctlFailureIsExit1WithErrno() {
+        ScriptHarness.Run r = run("keyctl read 999999\n");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("k.mc:1: FAIL: keyctl read 999999: unexpected ENOKEY: keyctl_read_alloc: Required key not available"), r.err());
+    }
+
+    @Test
+    void credentialsSwitchAndComeBack() {
+        ScriptHarness.Run r = run("""
+                as uid=1000
+                k = keyctl add user mine data @u
+                as uid=2000
+                keyctl print $k => EACCES
+                as uid=1000
+                keyctl print $k => "data"
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+}
