@@ -29,8 +29,8 @@ import java.util.Map;
  * The hypervisor (a model of KVM on VMX with MKTME and Key Locker).
  *
  * <h2>Memory encryption</h2>
- * Every VM gets an MKTME KeyID programmed with a random key (PCONFIG KEYID_SET_KEY_RANDOM on one
- * core of every package), or shares the KeyID of its key group ("clustering": several VMs, one
+ * Every VM gets an MKTME KeyID programmed with a fresh random key (from the platform entropy, the
+ * same key on one core of every package with KEYID_SET_KEY_DIRECT, then wiped), or shares the KeyID of its key group ("clustering": several VMs, one
  * key). Its EPT leaf entries carry that KeyID, so all guest memory is encrypted under it in DRAM.
  * Destroying a VM flushes its lines, frees its frames and, with the group's last VM, clears the
  * KeyID (after WBINVD, the flush rule of SPEC-FACTS §1).
@@ -160,15 +160,24 @@ public final class Kvm {
             }
         }
         if (keyId < 0) throw new KvmException("ENOKEY", "no free MKTME KeyID (" + max + " in use or none activated)");
-        for (CpuPackage p : machine.packages()) {
-            if (!p.powered()) continue;
-            Core c = p.cores().stream().filter(Core::online).findFirst().orElseThrow();
-            PconfigResult r = null;
-            for (int attempt = 0; attempt < 10; attempt++) {
-                r = c.pconfig(keyId, PconfigCommand.SET_KEY_RANDOM, KeyProgram.ALG_AES_XTS_128, new byte[16], new byte[16]);
-                if (r.ok() || (r.status() != PconfigStatus.DEVICE_BUSY && r.status() != PconfigStatus.ENTROPY_ERROR)) break;
+        // One random key for every package (SET_KEY_DIRECT): with SET_KEY_RANDOM each package would
+        // generate its own key and a vCPU moving between packages would read garbage.
+        byte[] k1 = new byte[16], k2 = new byte[16];
+        try {
+            if (!machine.entropy().fill(k1) || !machine.entropy().fill(k2)) throw new KvmException("ENOKEY", "no entropy for the VM key");
+            for (CpuPackage p : machine.packages()) {
+                if (!p.powered()) continue;
+                Core c = p.cores().stream().filter(Core::online).findFirst().orElseThrow();
+                PconfigResult r = null;
+                for (int attempt = 0; attempt < 10; attempt++) {
+                    r = c.pconfig(keyId, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2);
+                    if (r.ok() || (r.status() != PconfigStatus.DEVICE_BUSY && r.status() != PconfigStatus.ENTROPY_ERROR)) break;
+                }
+                if (!r.ok()) throw new KvmException("ENOKEY", "PCONFIG of KeyID " + keyId + " failed: " + r.status());
             }
-            if (!r.ok()) throw new KvmException("ENOKEY", "PCONFIG of KeyID " + keyId + " failed: " + r.status());
+        } finally {
+            java.util.Arrays.fill(k1, (byte) 0);
+            java.util.Arrays.fill(k2, (byte) 0);
         }
         keyIdRefs.put(keyId, 1);
         if (group != null) groups.put(group, keyId);
