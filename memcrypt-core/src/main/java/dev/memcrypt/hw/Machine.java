@@ -94,7 +94,10 @@ public final class Machine {
         Runnable settle = () -> {
             for (MemoryController mc : mcs) mc.settleAll();
         };
-        tme.setChangeListener(settle);
+        tme.setChangeListener(() -> {
+            settle.run();
+            for (Core c : cores) if (c != null) c.mmu().flushTlb(); // KeyID bits may move: cached translations were checked against the old layout
+        });
         for (CpuPackage p : pkgs) p.keyTable().setChangeListener(settle);
         dram.setHook(new Dram.Hook() {
             @Override
@@ -446,7 +449,8 @@ public final class Machine {
      * Checks the flush rules' invariants and returns violations (empty = fine):
      * (1) no cached line under a KeyID whose key-table entry changed after the line was filled;
      * (2) the key tables of all powered packages agree (mode and key for every KeyID);
-     * (3) single writer: a line dirty or exclusive in one package is in no other package's caches.
+     * (3) single writer: a line dirty or exclusive in one package is in no other package's caches;
+     * (4) inclusion: every L1 line is also in its package's LLC.
      */
     public List<String> checkInvariants() {
         List<String> out = new ArrayList<>();
@@ -464,6 +468,9 @@ public final class Machine {
             if (now != gen) {
                 out.add(String.format("%s of %s %d holds line 0x%x under KeyID %d filled before its key changed (generation %d, now %d)",
                         level, level.equals("L1") ? "cpu" : "package", owner, paOf(line << 6), keyId, gen, now));
+            }
+            if (level.equals("L1") && caches.llcState(p, line) == dev.memcrypt.hw.cache.Cache.I) {
+                out.add(String.format("L1 of cpu %d holds line 0x%x KeyID %d that its LLC does not (inclusion)", owner, paOf(line << 6), keyId));
             }
             if (level.equals("LLC")) {
                 Integer prev = presentIn.put(line, p);

@@ -14,9 +14,11 @@ import java.util.TreeMap;
  * Sparse DRAM: exactly the bytes the memory controller wrote (ciphertext, or plaintext for
  * NO_ENCRYPT KeyIDs, bypass and the exclusion range). Never-written memory reads as zero.
  *
- * <p>Design note: storage is a two-level table, chunk (4096 pages = 16 MiB) -> page frame ->
- * byte[4096], so a 1 TiB machine starts at once and costs only the pages written (plus 16 KiB of
- * references per touched chunk). A one-entry chunk cache is the fast path for streaming access.
+ * <p>Design note: storage is a three-level radix table: a hash map of 1 GiB regions -> an array of
+ * 4096 leaves -> a leaf of 64 page frames (256 KiB) -> byte[4096]. A 1 TiB machine starts at once
+ * and costs only the pages written, plus at most ~16 KiB per touched GiB and ~270 bytes per touched
+ * 256 KiB (so even 1 GiB scattered over 1 TiB costs ~35 MiB of bookkeeping). A one-entry region
+ * cache is the fast path for streaming access.
  *
  * <p>Two access levels: {@link #read}/{@link #write} are the public raw views (cold-boot attacker,
  * loaders, DMA without cache coherence); they first let the memory controllers settle posted
@@ -32,12 +34,14 @@ public final class Dram {
     }
 
     public static final int PAGE = 4096;
-    private static final int CHUNK_SHIFT = 12; // pages per chunk = 4096
+    private static final int LEAF_SHIFT = 6; // 64 pages per leaf
+    private static final int MID_SHIFT = 12; // 4096 leaves per region (1 GiB)
+    private static final int REGION_SHIFT = LEAF_SHIFT + MID_SHIFT;
 
     private final long size;
-    private final Map<Long, byte[][]> chunks = new HashMap<>();
-    private long lastChunkIdx = -1;
-    private byte[][] lastChunk;
+    private final Map<Long, byte[][][]> regions = new HashMap<>();
+    private long lastRegionIdx = -1;
+    private byte[][][] lastRegion;
     private long pagesTouched;
     private Hook hook;
 
@@ -52,6 +56,7 @@ public final class Dram {
 
     /** Pages that have ever been written (the memory the model actually uses). */
     public long pagesTouched() {
+        if (hook != null) hook.beforeRawAccess(0, size, false);
         return pagesTouched;
     }
 
@@ -61,28 +66,33 @@ public final class Dram {
         this.hook = h;
     }
 
-    private byte[][] chunk(long pfn, boolean create) {
-        long ci = pfn >>> CHUNK_SHIFT;
-        if (ci == lastChunkIdx) return lastChunk;
-        byte[][] c = chunks.get(ci);
-        if (c == null) {
+    private byte[][][] region(long pfn, boolean create) {
+        long ri = pfn >>> REGION_SHIFT;
+        if (ri == lastRegionIdx) return lastRegion;
+        byte[][][] r = regions.get(ri);
+        if (r == null) {
             if (!create) return null;
-            c = new byte[1 << CHUNK_SHIFT][];
-            chunks.put(ci, c);
+            r = new byte[1 << MID_SHIFT][][];
+            regions.put(ri, r);
         }
-        lastChunkIdx = ci;
-        lastChunk = c;
-        return c;
+        lastRegionIdx = ri;
+        lastRegion = r;
+        return r;
     }
 
     private byte[] page(long pfn, boolean create) {
-        byte[][] c = chunk(pfn, create);
-        if (c == null) return null;
-        int i = (int) (pfn & ((1 << CHUNK_SHIFT) - 1));
-        byte[] p = c[i];
+        byte[][][] r = region(pfn, create);
+        if (r == null) return null;
+        int mi = (int) (pfn >>> LEAF_SHIFT) & ((1 << MID_SHIFT) - 1);
+        byte[][] leaf = r[mi];
+        if (leaf == null) {
+            if (!create) return null;
+            leaf = r[mi] = new byte[1 << LEAF_SHIFT][];
+        }
+        int li = (int) pfn & ((1 << LEAF_SHIFT) - 1);
+        byte[] p = leaf[li];
         if (p == null && create) {
-            p = new byte[PAGE];
-            c[i] = p;
+            p = leaf[li] = new byte[PAGE];
             pagesTouched++;
         }
         return p;
@@ -145,15 +155,18 @@ public final class Dram {
      */
     public void saveImage(Path file) throws IOException {
         if (hook != null) hook.beforeRawAccess(0, size, false);
-        TreeMap<Long, byte[][]> sorted = new TreeMap<>(chunks);
+        TreeMap<Long, byte[][][]> sorted = new TreeMap<>(regions);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             for (var e : sorted.entrySet()) {
-                byte[][] c = e.getValue();
-                for (int i = 0; i < c.length; i++) {
-                    if (c[i] == null) continue;
-                    long pa = ((e.getKey() << CHUNK_SHIFT) + i) << 12;
-                    ByteBuffer bb = ByteBuffer.wrap(c[i]);
-                    while (bb.hasRemaining()) ch.write(bb, pa + bb.position());
+                byte[][][] r = e.getValue();
+                for (int mi = 0; mi < r.length; mi++) {
+                    if (r[mi] == null) continue;
+                    for (int li = 0; li < r[mi].length; li++) {
+                        if (r[mi][li] == null) continue;
+                        long pfn = (e.getKey() << REGION_SHIFT) + ((long) mi << LEAF_SHIFT) + li;
+                        ByteBuffer bb = ByteBuffer.wrap(r[mi][li]);
+                        while (bb.hasRemaining()) ch.write(bb, (pfn << 12) + bb.position());
+                    }
                 }
             }
             if (ch.size() < size) {

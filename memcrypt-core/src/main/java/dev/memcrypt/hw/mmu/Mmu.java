@@ -166,6 +166,7 @@ public final class Mmu {
             int shift = 12 + 9 * (level - 1);
             long frameMask = addrMask & ~((1L << shift) - 1);
             long frame4k = (e & frameMask) | (va & ((1L << shift) - 1) & ~0xfffL);
+            m.checkFull(frame4k, 4096); // once per translation: TLB hits need no range check
             long vpn = va >>> 12;
             int i = (int) vpn & (TLB - 1);
             tlbVpn[i] = vpn;
@@ -187,7 +188,6 @@ public final class Mmu {
         for (int p = 0; p < pas.length; p++) {
             long pva = p == 0 ? va : (first + p) << 12;
             pas[p] = translate(pva, a);
-            m.checkFull(pas[p], (int) Math.min(len, 4096 - (pas[p] & 0xfff)));
         }
         return pas;
     }
@@ -232,9 +232,7 @@ public final class Mmu {
     /** 8-byte little-endian load at any alignment. */
     public long load64(long va) {
         if ((va & 63) <= 56) {
-            long pa = translate(va, Access.READ);
-            m.checkFull(pa, 8);
-            return caches.load64(cpu, pa);
+            return caches.load64(cpu, translate(va, Access.READ));
         }
         byte[] b = load(va, 8);
         long v = 0;
@@ -245,9 +243,7 @@ public final class Mmu {
     /** 8-byte little-endian store at any alignment. */
     public void store64(long va, long v) {
         if ((va & 63) <= 56) {
-            long pa = translate(va, Access.WRITE);
-            m.checkFull(pa, 8);
-            caches.store64(cpu, pa, v);
+            caches.store64(cpu, translate(va, Access.WRITE), v);
             return;
         }
         byte[] b = new byte[8];
