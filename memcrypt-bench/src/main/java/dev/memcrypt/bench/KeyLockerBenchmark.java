@@ -44,6 +44,8 @@ public class KeyLockerBenchmark {
     private IwKey[] vcpu;
     private byte[][] vcpuHandle;
     private int turn;
+    private dev.memcrypt.kvm.Vm[] vms;
+    private byte[][] vmHandle;
 
     @Setup
     public void setup() throws Exception {
@@ -76,6 +78,22 @@ public class KeyLockerBenchmark {
             vcpuHandle[i] = encode(c, bytes(r, 16));
         }
         u.vmmLoad(null);
+        // two VMs under the KVM model, alternating on cpu 1
+        dev.memcrypt.kvm.Kvm kvm = dev.memcrypt.kvm.Kvm.create(m, null);
+        vms = new dev.memcrypt.kvm.Vm[2];
+        vmHandle = new byte[2][];
+        for (int i = 0; i < 2; i++) {
+            vms[i] = kvm.createVm("vm" + i, 1 << 16, 1, dev.memcrypt.kvm.Kvm.VmOptions.defaults());
+            int vi = i;
+            vms[i].vcpu(0).run(1, g -> {
+                g.writeCr4(g.cr4() | Core.CR4_KL);
+                for (int j = 0; j < 3; j++) g.xmm().set(j, bytes(r, 16));
+                g.loadiwkey(2, 1, 0);
+                g.xmm().set(0, bytes(r, 16));
+                g.encodekey128(0);
+                vmHandle[vi] = g.handleFromXmm(0);
+            });
+        }
         load(c, r);
         handle = encode(c, k1);
         tweakHandle = encode(c, k2);
@@ -131,6 +149,15 @@ public class KeyLockerBenchmark {
     public byte[] engineXts4k() {
         engine.encrypt(xtsKey, iv, unit, 0, 4096, out, 0);
         return out;
+    }
+
+    /** A KVM vCPU switch on one core (vcpu_put of one VM, vcpu_load of the other) and one guest AESENC128KL. */
+    @Benchmark
+    public boolean kvmVcpuSwitch() {
+        int t = turn ^= 1;
+        boolean[] ok = new boolean[1];
+        vms[t].vcpu(0).run(1, g -> ok[0] = g.aesenc128kl(3, vmHandle[t]));
+        return ok[0];
     }
 
     /** A vCPU switch: the hypervisor reloads the other vCPU's IWKey, whose guest then runs AESENC128KL. */

@@ -213,6 +213,35 @@ public final class Kvm {
         throw new IllegalStateException("no online cpu");
     }
 
+    // ------------------------------------------------------------------ scheduling
+
+    /** One time slice of guest code: {@code slice} counts from 0. */
+    @FunctionalInterface
+    public interface GuestStep {
+        void run(GuestCpu cpu, int slice);
+    }
+
+    /**
+     * A round-robin scheduler: for each of {@code slices} time slices, every vCPU in {@code vcpus}
+     * runs one step on a physical CPU from {@code pcpus}; the assignment rotates each slice, so
+     * vCPUs move between cores (and packages) and share them, with vcpu_put/vcpu_load at each
+     * switch. Returns the number of vCPU switches (loads onto a core that held something else).
+     */
+    public int runRoundRobin(List<Vcpu> vcpus, int[] pcpus, int slices, GuestStep step) {
+        if (vcpus.isEmpty() || pcpus.length == 0 || slices < 0) throw new IllegalArgumentException("need vCPUs, physical CPUs and slices >= 0");
+        int switches = 0;
+        for (int s = 0; s < slices; s++) {
+            for (int i = 0; i < vcpus.size(); i++) {
+                Vcpu v = vcpus.get(i);
+                int p = pcpus[(i + s) % pcpus.length];
+                if (loaded[p] != v) switches++;
+                int slice = s;
+                v.run(p, g -> step.run(g, slice));
+            }
+        }
+        return switches;
+    }
+
     // ------------------------------------------------------------------ vCPU load/put bookkeeping
 
     Vcpu loadedOn(int pcpu) {

@@ -335,6 +335,46 @@ class KvmTest {
         assertEquals("EOPNOTSUPP", assertThrows(KvmException.class, a::migrate).outcomeName());
     }
 
+    @Test
+    void roundRobinMovesVcpusAcrossCoresAndPackagesWithTheirKeys() {
+        Kvm kvm = kvm();
+        Vm a = kvm.createVm("a", 1 << 20, 2, Kvm.VmOptions.defaults());
+        Vm b = kvm.createVm("b", 1 << 20, 1, Kvm.VmOptions.defaults());
+        List<Vcpu> all = List.of(a.vcpu(0), a.vcpu(1), b.vcpu(0));
+        byte[][] handle = new byte[3][];
+        int switches = kvm.runRoundRobin(all, new int[] {0, 2}, 6, (g, slice) -> {
+            int id = g.vcpu().vm() == a ? g.vcpu().index() : 2;
+            long gpa = 0x1000L * (id + 1);
+            if (slice == 0) {
+                guestLoadIwKey(g, Hw.bytes(16, 40 + id));
+                handle[id] = guestEncode(g);
+                g.store64(gpa, 1000 + id);
+            } else {
+                assertTrue(guestUse(g, handle[id]), "vCPU " + id + " slice " + slice + " on cpu" + g.vcpu().pcpu());
+                assertEquals(1000 + id + slice - 1, g.load64(gpa), "memory written on another package reads back");
+                g.store64(gpa, 1000 + id + slice);
+            }
+        });
+        assertTrue(switches >= 12, "vCPUs shared the cores: " + switches);
+        assertTrue(kvm.machine().checkInvariants().isEmpty(), kvm.machine().checkInvariants().toString());
+        assertEquals(2, count(a.exits(), VmExit.LOADIWKEY));
+    }
+
+    @Test
+    void destroyedVmsKeyIdIsClearedAndItsMemoryUnreadable() {
+        Kvm kvm = kvm();
+        Machine m = kvm.machine();
+        Vm a = kvm.createVm("a", 1 << 20, 1, Kvm.VmOptions.defaults());
+        a.vcpu(0).run(0, g -> g.store(0x4000, PT));
+        long hpa = a.hpaOf(0x4000);
+        int k = a.keyId();
+        a.destroy();
+        assertTrue(a.destroyed());
+        for (var p : m.packages()) assertEquals(dev.memcrypt.hw.controller.KeyTable.Mode.TME, p.keyTable().get(k).mode(), "CLEAR_KEY on package " + p.id());
+        assertFalse(Arrays.equals(PT, m.pload(0, hpa, k, 16)), "after CLEAR_KEY the KeyID no longer decrypts the old data");
+        assertThrows(IllegalStateException.class, () -> a.vcpu(0).load(0));
+    }
+
     // ------------------------------------------------------------------ nested
 
     @Test
