@@ -1,5 +1,6 @@
 package dev.memcrypt.kvm;
 
+import dev.memcrypt.crypto.XtsKey;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.cpu.Core;
 import dev.memcrypt.hw.cpu.CpuPackage;
@@ -66,6 +67,7 @@ public final class Kvm {
     private final Map<String, Vm> vms = new LinkedHashMap<>();
     private final Map<Integer, Integer> keyIdRefs = new HashMap<>();
     private final Map<String, Integer> groups = new HashMap<>();
+    private final Map<Integer, XtsKey> vault = new HashMap<>(); // KeyID -> its key, to reprogram after S3/hotplug
     private final List<ExitRecord> trace = new ArrayList<>();
     private final Vcpu[] loaded;
     private final XmmFile[] hostXmm;
@@ -161,27 +163,50 @@ public final class Kvm {
         }
         if (keyId < 0) throw new KvmException("ENOKEY", "no free MKTME KeyID (" + max + " in use or none activated)");
         // One random key for every package (SET_KEY_DIRECT): with SET_KEY_RANDOM each package would
-        // generate its own key and a vCPU moving between packages would read garbage.
-        byte[] k1 = new byte[16], k2 = new byte[16];
+        // generate its own key and a vCPU moving between packages would read garbage. The key is
+        // kept (destroyable, like mktme_savekeys' vault) to reprogram packages after S3 or hotplug.
+        byte[] k = new byte[32];
         try {
-            if (!machine.entropy().fill(k1) || !machine.entropy().fill(k2)) throw new KvmException("ENOKEY", "no entropy for the VM key");
-            for (CpuPackage p : machine.packages()) {
-                if (!p.powered()) continue;
-                Core c = p.cores().stream().filter(Core::online).findFirst().orElseThrow();
-                PconfigResult r = null;
-                for (int attempt = 0; attempt < 10; attempt++) {
-                    r = c.pconfig(keyId, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2);
-                    if (r.ok() || (r.status() != PconfigStatus.DEVICE_BUSY && r.status() != PconfigStatus.ENTROPY_ERROR)) break;
-                }
-                if (!r.ok()) throw new KvmException("ENOKEY", "PCONFIG of KeyID " + keyId + " failed: " + r.status());
-            }
+            if (!machine.entropy().fill(k)) throw new KvmException("ENOKEY", "no entropy for the VM key");
+            XtsKey key = XtsKey.of(k);
+            program(keyId, key);
+            vault.put(keyId, key);
         } finally {
-            java.util.Arrays.fill(k1, (byte) 0);
-            java.util.Arrays.fill(k2, (byte) 0);
+            java.util.Arrays.fill(k, (byte) 0);
         }
         keyIdRefs.put(keyId, 1);
         if (group != null) groups.put(group, keyId);
         return keyId;
+    }
+
+    /** Programs {@code keyId} with {@code key} on every powered package (retrying busy and entropy errors). */
+    private void program(int keyId, XtsKey key) {
+        byte[] b = key.copyBytes();
+        try {
+            byte[] k1 = java.util.Arrays.copyOfRange(b, 0, 16), k2 = java.util.Arrays.copyOfRange(b, 16, 32);
+            try {
+                for (CpuPackage p : machine.packages()) {
+                    if (!p.powered()) continue;
+                    Core c = p.cores().stream().filter(Core::online).findFirst().orElseThrow();
+                    PconfigResult r = null;
+                    for (int attempt = 0; attempt < 10; attempt++) {
+                        r = c.pconfig(keyId, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2);
+                        if (r.ok() || (r.status() != PconfigStatus.DEVICE_BUSY && r.status() != PconfigStatus.ENTROPY_ERROR)) break;
+                    }
+                    if (!r.ok()) throw new KvmException("ENOKEY", "PCONFIG of KeyID " + keyId + " failed: " + r.status());
+                }
+            } finally {
+                java.util.Arrays.fill(k1, (byte) 0);
+                java.util.Arrays.fill(k2, (byte) 0);
+            }
+        } finally {
+            java.util.Arrays.fill(b, (byte) 0);
+        }
+    }
+
+    /** Reprograms every KeyID in use on every powered package (after S3 or a package's power-up). */
+    private void reprogramAll() {
+        for (Map.Entry<Integer, XtsKey> e : vault.entrySet()) program(e.getKey(), e.getValue());
     }
 
     void destroy(Vm vm) {
@@ -198,6 +223,8 @@ public final class Kvm {
         int left = keyIdRefs.merge(vm.keyId(), -1, Integer::sum);
         if (left == 0) {
             keyIdRefs.remove(vm.keyId());
+            XtsKey saved = vault.remove(vm.keyId());
+            if (saved != null) saved.destroy();
             if (vm.keyGroup() != null) groups.remove(vm.keyGroup());
             machine.wbinvdAll();
             for (CpuPackage p : machine.packages()) {
@@ -240,6 +267,39 @@ public final class Kvm {
             }
         }
         return switches;
+    }
+
+    // ------------------------------------------------------------------ power events
+
+    /** Puts every loaded vCPU (the freeze before S3 or a CPU going offline saves guest state). */
+    public void putAll() {
+        for (Vcpu v : loaded) if (v != null) v.put();
+    }
+
+    /** S3 with VMs: every vCPU put first, so guest registers and IWKeys are saved; reloaded at the next vcpu_load. */
+    public void suspendToRam() {
+        putAll();
+        machine.suspendToRam();
+    }
+
+    /** Resume: the machine comes back and every VM KeyID is reprogrammed from the hypervisor's vault. */
+    public void resumeFromRam() {
+        machine.resumeFromRam();
+        reprogramAll();
+    }
+
+    /** CPU hotplug: the core comes online; if its package was off, the VM KeyIDs are programmed there again. */
+    public void cpuOnline(int cpu) {
+        boolean wasOff = !machine.core(cpu).pkg().powered();
+        machine.cpuOnline(cpu);
+        if (wasOff) reprogramAll();
+    }
+
+    /** CPU hotplug with VMs: the vCPU loaded on {@code cpu} is put before the core goes offline. */
+    public void cpuOffline(int cpu) {
+        Vcpu v = loaded[cpu];
+        if (v != null) v.put();
+        machine.cpuOffline(cpu);
     }
 
     // ------------------------------------------------------------------ vCPU load/put bookkeeping

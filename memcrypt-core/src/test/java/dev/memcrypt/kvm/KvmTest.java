@@ -375,6 +375,52 @@ class KvmTest {
         assertThrows(IllegalStateException.class, () -> a.vcpu(0).load(0));
     }
 
+    @Test
+    void guestIwKeySurvivesS3AndHotplugThroughVcpuPut() {
+        Kvm kvm = kvm();
+        Machine m = kvm.machine();
+        Vm a = kvm.createVm("a", 1 << 20, 1, Kvm.VmOptions.defaults());
+        byte[][] h = new byte[1][];
+        a.vcpu(0).run(1, g -> {
+            guestLoadIwKey(g, IK);
+            h[0] = guestEncode(g);
+            g.store(0x1000, PT);
+        });
+        kvm.suspendToRam();
+        kvm.resumeFromRam();
+        a.vcpu(0).run(1, g -> {
+            assertArrayEquals(PT, g.load(0x1000, 16), "KeyID reprogrammed from the vault");
+            assertTrue(guestUse(g, h[0]), "the vCPU's IWKey is reloaded at vcpu_load after resume");
+            assertNotEquals(0, g.cr4() & Core.CR4_KL, "guest CR4 restored");
+        });
+        kvm.cpuOffline(1);
+        a.vcpu(0).run(3, g -> assertTrue(guestUse(g, h[0])));
+        assertEquals(1, count(a.exits(), VmExit.LOADIWKEY));
+    }
+
+    @Test
+    void guestMemoryAfterS3NeedsItsKeyIdReprogrammed() {
+        // S3 loses the key tables: without the hypervisor's reprogramming the KeyID falls back to the TME key
+        Kvm kvm = kvm();
+        Vm a = kvm.createVm("a", 1 << 20, 1, Kvm.VmOptions.defaults());
+        a.vcpu(0).run(0, g -> g.store(0x1000, PT));
+        kvm.suspendToRam();
+        kvm.machine().resumeFromRam();
+        a.vcpu(0).run(0, g -> assertFalse(Arrays.equals(PT, g.load(0x1000, 16))));
+    }
+
+    @Test
+    void packageHotplugReprogramsVmKeyIds() {
+        Kvm kvm = kvm();
+        Vm a = kvm.createVm("a", 1 << 20, 1, Kvm.VmOptions.defaults());
+        a.vcpu(0).run(2, g -> g.store(0x1000, PT));
+        kvm.cpuOffline(2);
+        kvm.cpuOffline(3); // package 1 powers off and loses its key table
+        kvm.cpuOnline(3);
+        a.vcpu(0).run(3, g -> assertArrayEquals(PT, g.load(0x1000, 16)));
+        assertTrue(kvm.machine().checkInvariants().isEmpty(), kvm.machine().checkInvariants().toString());
+    }
+
     // ------------------------------------------------------------------ nested
 
     @Test
