@@ -300,18 +300,6 @@ public final class KeyLockerUnit {
         return true;
     }
 
-    /** Why AES*KL would refuse this handle at the current CPL, without running it (for diagnostics), or null. */
-    public String refusal(byte[] h, int keyType, boolean enc) {
-        String why = Handle.illegalReason(h, keyType, enc, core.cpl());
-        if (why != null) return why;
-        long gen = iwKey.generation();
-        if (cache.get(h, Handle.size(keyType), gen) != null) return null;
-        byte[] key = HandleWrap.unwrap(iwKey, h, Handle.size(keyType) - Handle.OFF_KEY);
-        if (key == null) return "authentication failed";
-        Arrays.fill(key, (byte) 0);
-        return null;
-    }
-
     // ------------------------------------------------------------------ backup MSRs
 
     /** IA32_COPY_STATUS of this core. */
@@ -376,11 +364,6 @@ public final class KeyLockerUnit {
     /** Generation of the IWKey now in the core (identifies it to speed-only caches and tests; reveals nothing). */
     public long iwKeyGeneration() {
         return iwKey.generation();
-    }
-
-    /** Whether this core's IWKey equals {@code k} (test and hypervisor assertion helper; constant time). */
-    public boolean holds(IwKey k) {
-        return iwKey.sameAs(k);
     }
 
     /** Whether the core holds the reset (all-zero) IWKey. */
