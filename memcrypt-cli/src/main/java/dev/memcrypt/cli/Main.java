@@ -1,5 +1,6 @@
 package dev.memcrypt.cli;
 
+import dev.memcrypt.cli.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,9 +12,12 @@ import picocli.CommandLine.Command;
         description = "An executable model of multi-key memory encryption hardware and the OS interfaces built on it.",
         subcommands = {
             DemoCommand.class,
+            XtsCommand.class,
+            BenchCommand.class,
             RunCommand.class,
             KeyctlCommand.class,
             KlCommand.class,
+            LabCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
@@ -26,18 +30,26 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, args) -> {
-            ex.getCommandLine().getErr().println("memcrypt: " + ex.getMessage());
+            ex.getCommandLine().getErr().println("memcrypt: " + redact(ex.getMessage()));
             return 2;
         });
         cl.setExitCodeExceptionMapper(t -> t instanceof IllegalArgumentException ? 2 : 1);
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
             if (ex instanceof IllegalArgumentException) {
-                c.getErr().println("memcrypt: " + ex.getMessage());
+                c.getErr().println("memcrypt: " + redact(ex.getMessage()));
                 return 2;
             }
             throw ex;
         });
         return cl;
+    }
+
+    /**
+     * Error messages may quote command-line arguments (picocli's "Unknown options: ..."), and an
+     * argument may be a key: long hex strings are replaced so key bytes never reach the terminal.
+     */
+    static String redact(String message) {
+        return message == null ? "" : message.replaceAll("(?i)(0x)?[0-9a-f]{24,}", "<hex redacted>");
     }
 
     public static void main(String[] args) {

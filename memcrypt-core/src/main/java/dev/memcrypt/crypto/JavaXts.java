@@ -13,7 +13,7 @@ final class JavaXts implements XtsEngine {
 
     @Override
     public String name() {
-        return "java";
+        return "reference";
     }
 
     private static Cipher aes(byte[] raw, int off, int mode) {

@@ -1,23 +1,76 @@
 package dev.memcrypt.crypto;
 
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
+import java.util.function.Supplier;
 import javax.security.auth.Destroyable;
 
 /**
  * An XTS-AES-128 key pair: key1 (data key, 16 bytes) || key2 (tweak key, 16 bytes).
  *
- * <p>The only holder of raw key bytes in memcrypt. {@link #destroy()} wipes them (and any
- * engine-prepared schedule); {@link #toString()} never shows them. Engines may cache a prepared
- * key schedule here ({@link #prepared}); that is speed-only state, wiped with the key.
+ * <p>The only holder of raw key bytes in memcrypt. {@link #destroy()} wipes them and closes every
+ * engine-prepared state; {@link #toString()} never shows them.
+ *
+ * <p>Speed-only state: engines cache prepared key schedules (JDK ciphers, libcrypto contexts) on the
+ * key, one slot per engine ({@link #prepared(Object, Supplier)}). That state is not architectural: it
+ * can be dropped at any time and is rebuilt from the key bytes; {@link #destroy()} closes it, and the
+ * engines' close wipes or frees whatever copy of the key schedule they hold.
+ *
+ * <p>Safety net: a key that becomes unreachable without {@link #destroy()} is wiped by a
+ * {@link Cleaner} (bytes zeroed, native contexts freed); callers should still destroy keys
+ * promptly, since garbage collection may come late or never.
  */
 public final class XtsKey implements Destroyable, AutoCloseable {
+    private static final Object[] NO_SLOTS = new Object[0];
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final byte[] bytes; // key1 || key2
-    private volatile boolean destroyed;
-    /** Speed-only: engine-specific prepared schedule, created lazily, closed on destroy. */
-    volatile AutoCloseable prepared;
+    private final State state;
+    private final Cleaner.Cleanable cleanable;
+
+    /**
+     * Everything destroy() must reach, kept apart from the key object so the Cleaner can run it
+     * without keeping the key reachable. Also the lock for the prepared slots.
+     */
+    private static final class State implements Runnable {
+        private final byte[] bytes;
+        volatile boolean destroyed;
+        /** Speed-only: alternating (engine tag, AutoCloseable state) pairs; copy-on-write under this. */
+        volatile Object[] prepared = NO_SLOTS;
+
+        State(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        /** A copy of the key bytes, or IllegalStateException once destroyed. */
+        synchronized byte[] copy() {
+            if (destroyed) throw new IllegalStateException("XtsKey used after destroy()");
+            return bytes.clone();
+        }
+
+        @Override
+        public void run() {
+            Object[] s;
+            synchronized (this) {
+                destroyed = true;
+                Arrays.fill(bytes, (byte) 0);
+                s = prepared;
+                prepared = NO_SLOTS;
+            }
+            for (int i = 1; i < s.length; i += 2) {
+                try {
+                    ((AutoCloseable) s[i]).close();
+                } catch (Exception ignored) {
+                    // wiping must not fail
+                }
+            }
+        }
+    }
 
     private XtsKey(byte[] bytes) {
         this.bytes = bytes;
+        this.state = new State(bytes);
+        this.cleanable = CLEANER.register(this, state);
     }
 
     /** Copies a 32-byte key (key1 || key2). */
@@ -41,8 +94,49 @@ public final class XtsKey implements Destroyable, AutoCloseable {
 
     /** Raw bytes for engines in this package only. */
     byte[] raw() {
-        if (destroyed) throw new IllegalStateException("XtsKey used after destroy()");
+        if (state.destroyed) throw new IllegalStateException("XtsKey used after destroy()");
         return bytes;
+    }
+
+    /** True when key1 equals key2 (allowed by memcrypt, refused by some libraries' XTS modes). */
+    boolean halvesEqual() {
+        byte[] b = raw();
+        int d = 0;
+        for (int i = 0; i < 16; i++) d |= b[i] ^ b[16 + i];
+        return d == 0;
+    }
+
+    /**
+     * Speed-only: the state {@code engine} prepared for this key, created by {@code factory} on first
+     * use. The state is closed when the key is destroyed (or at once, if it was destroyed meanwhile).
+     */
+    @SuppressWarnings("unchecked")
+    <T extends AutoCloseable> T prepared(Object engine, Supplier<T> factory) {
+        Object[] s = state.prepared;
+        for (int i = 0; i < s.length; i += 2) {
+            if (s[i] == engine) return (T) s[i + 1];
+        }
+        synchronized (state) {
+            raw(); // throws if destroyed
+            s = state.prepared;
+            for (int i = 0; i < s.length; i += 2) {
+                if (s[i] == engine) return (T) s[i + 1];
+            }
+            T made = factory.get();
+            Object[] n = Arrays.copyOf(s, s.length + 2);
+            n[s.length] = engine;
+            n[s.length + 1] = made;
+            state.prepared = n;
+            return made;
+        }
+    }
+
+    /**
+     * For engines building prepared state: a source of key-byte copies (caller wipes each) that
+     * does not keep this key reachable, so the Cleaner can still run if the key is dropped.
+     */
+    Supplier<byte[]> keyCopies() {
+        return state::copy;
     }
 
     /** A copy of the key bytes, for code that must move key material (e.g. a key vault). Caller wipes it. */
@@ -52,22 +146,17 @@ public final class XtsKey implements Destroyable, AutoCloseable {
 
     @Override
     public void destroy() {
-        destroyed = true;
-        Arrays.fill(bytes, (byte) 0);
-        AutoCloseable p = prepared;
-        prepared = null;
-        if (p != null) {
-            try {
-                p.close();
-            } catch (Exception ignored) {
-                // wiping must not fail
-            }
-        }
+        cleanable.clean(); // runs State.run() once: zeroes the bytes, closes prepared state
+    }
+
+    /** Speed-only: how many engines hold prepared state for this key (for tests of key hygiene). */
+    int preparedCount() {
+        return state.prepared.length / 2;
     }
 
     @Override
     public boolean isDestroyed() {
-        return destroyed;
+        return state.destroyed;
     }
 
     @Override
@@ -77,6 +166,6 @@ public final class XtsKey implements Destroyable, AutoCloseable {
 
     @Override
     public String toString() {
-        return destroyed ? "XtsKey[destroyed]" : "XtsKey[redacted]";
+        return state.destroyed ? "XtsKey[destroyed]" : "XtsKey[redacted]";
     }
 }

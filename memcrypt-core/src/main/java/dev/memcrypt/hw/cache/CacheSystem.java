@@ -338,6 +338,23 @@ public final class CacheSystem {
         }
     }
 
+    /**
+     * Inspection only (a cache-line dump: debug port, or a side channel such as L1TF that reads a
+     * line selected by its full physical address): a copy of the newest plaintext of full line
+     * {@code line} held anywhere in the caches, or null if no cache holds it. Changes no state.
+     */
+    public byte[] peek(long line) {
+        for (Cache L : l1) {
+            int s = L.find(line);
+            if (s >= 0 && L.state[s] == Cache.M) return Arrays.copyOfRange(L.data, s * LINE, s * LINE + LINE);
+        }
+        for (Cache C : llc) {
+            int s = C.find(line);
+            if (s >= 0) return Arrays.copyOfRange(C.data, s * LINE, s * LINE + LINE);
+        }
+        return null;
+    }
+
     /** MESI state of a full line in core {@code c}'s L1. */
     public byte l1State(int c, long line) {
         return l1[c].stateOf(line);

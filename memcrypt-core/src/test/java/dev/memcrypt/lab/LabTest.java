@@ -1,0 +1,177 @@
+package dev.memcrypt.lab;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every experiment reaches the verdicts the seed thread reached (the claims hold as the thread
+ * says; Kirill's "what replay attack?" fails as Jarkko and Kai answered), with the evidence the
+ * experiment names. Results of the default run are computed once per experiment.
+ */
+class LabTest {
+    private static final Map<String, Result> RESULTS = new ConcurrentHashMap<>();
+
+    static Result result(String name) {
+        return RESULTS.computeIfAbsent(name, Lab::run);
+    }
+
+    static List<String> names() {
+        return Lab.names();
+    }
+
+    @ParameterizedTest
+    @MethodSource("names")
+    void everyVerdictAgreesWithTheThread(String name) {
+        Result r = result(name);
+        assertTrue(r.agreesWithThread(), r::toText);
+        assertEquals(Lab.get(name).claims().size(), r.findings().size());
+        for (int i = 0; i < r.findings().size(); i++) assertEquals(Lab.get(name).claims().get(i), r.findings().get(i).claim());
+        assertTrue(r.steps().size() >= 4, "steps");
+        assertFalse(r.picture().isEmpty(), "picture");
+        for (Finding f : r.findings()) assertTrue(f.verdict() != Verdict.INCONCLUSIVE, f.claim().id());
+    }
+
+    @Test
+    void sixExperimentsInRunningOrderWithDistinctClaimIds() {
+        assertEquals(List.of("cold-boot", "replay", "relocation", "alias-without-flush", "plaintext-in-caches", "compromised-hypervisor"), Lab.names());
+        List<String> ids = new ArrayList<>();
+        for (Experiment e : Lab.all()) for (Claim c : e.claims()) ids.add(c.id());
+        assertEquals(ids.size(), ids.stream().distinct().count(), ids.toString());
+        assertThrows(IllegalArgumentException.class, () -> Lab.get("nope"));
+    }
+
+    @Test
+    void coldBootImageFileHoldsSecretOnlyUnencrypted(@TempDir Path dir) throws Exception {
+        Result r = new ColdBoot().run(LabRun.defaults().withWorkDir(dir));
+        assertEquals(Verdict.HOLDS, r.verdict());
+        assertEquals(Verdict.HOLDS, r.finding("luto-user-mode-weaker").verdict());
+        assertEquals(Verdict.HOLDS, r.finding("kai-cpu-key-gone").verdict());
+        assertEquals(LabRun.defaultConfig().dramBytes(), Files.size(dir.resolve("cold-boot.img")));
+        String map = String.join("\n", r.picture());
+        assertTrue(map.contains("type=no-encrypt           " + "S".repeat(64)), map);
+        assertTrue(map.contains("type=cpu                  " + "#".repeat(64)), map);
+        assertTrue(map.contains("KeyID 0, TME bypass       " + "S".repeat(64)), map);
+    }
+
+    @Test
+    void coldBootSearchFindsNothingInEncryptedPages() {
+        Result r = result("cold-boot");
+        String text = r.toText();
+        assertTrue(text.contains("hits in the KeyID 0 (TME key) page: 0 of 64 lines"), text);
+        assertTrue(text.contains("(no-encrypt) page: 64 of 64 lines"), text);
+        assertTrue(text.contains("hits elsewhere: 0"), text);
+    }
+
+    @Test
+    void replayReturnsTheOldValueAndAddressTweakDoesNotPreventIt() {
+        Result r = result("replay");
+        assertEquals(Verdict.HOLDS, r.verdict());
+        assertEquals(Verdict.HOLDS, r.finding("kai-no-nonce").verdict());
+        assertEquals(Verdict.FAILS, r.finding("kirill-what-replay").verdict());
+        assertTrue(r.finding("kirill-what-replay").agreesWithThread());
+        assertEquals(Verdict.HOLDS, r.finding("luto-page-table-replay").verdict());
+        Observation read = r.steps().get(4).observations().get(0);
+        assertArrayEquals(Replay.V1, read.evidence());
+    }
+
+    @Test
+    void relocationGarbageElsewhereAndSaltedTweakOneBootOnly() {
+        Result r = result("relocation");
+        assertEquals(Verdict.HOLDS, r.verdict());
+        assertEquals(Verdict.HOLDS, r.finding("luto-predetermined-pa").verdict());
+        assertEquals(Verdict.HOLDS, r.finding("dave-tweak-per-boot").verdict());
+    }
+
+    @Test
+    void aliasHazardsAndTheFlushRules() {
+        Result r = result("alias-without-flush");
+        for (Claim c : new AliasWithoutFlush().claims()) assertEquals(Verdict.HOLDS, r.finding(c.id()).verdict(), c.id());
+        String table = String.join("\n", r.picture());
+        assertTrue(table.contains("(e) PCONFIG with dirty line") && table.contains("garbage"), table);
+    }
+
+    @Test
+    void cachesHoldPlaintextWhileDramHoldsOlderCiphertext() {
+        Result r = result("plaintext-in-caches");
+        assertEquals(Verdict.HOLDS, r.verdict());
+        assertArrayEquals(PlaintextInCaches.NEWEST, r.steps().get(1).observations().get(0).evidence());
+        assertTrue(r.picture().get(1).contains("newest value: pa"), r.picture().toString());
+    }
+
+    @Test
+    void hypervisorWithoutKeyIdSeesGarbageButCanCorruptAndReplay() {
+        Result r = result("compromised-hypervisor");
+        for (Claim c : new CompromisedHypervisor().claims()) assertEquals(Verdict.HOLDS, r.finding(c.id()).verdict(), c.id());
+        assertTrue(r.toText().contains("block0=intact block1=garbage block2=intact block3=intact"));
+    }
+
+    @Test
+    void textAndJsonAreDeterministicForASeed() {
+        Result a = new Replay().run(LabRun.defaults());
+        Result b = new Replay().run(LabRun.defaults());
+        assertEquals(a.toText(), b.toText());
+        assertEquals(a.jsonRecords(), b.jsonRecords());
+    }
+
+    @Test
+    void jsonRecordsShape() {
+        for (String name : Lab.names()) {
+            List<String> recs = result(name).jsonRecords();
+            assertTrue(recs.get(0).startsWith("{\"record\":\"experiment\",\"experiment\":\"" + name + "\",\"title\":"), recs.get(0));
+            assertTrue(recs.get(0).contains("\"claims\":[{\"id\":"), recs.get(0));
+            assertTrue(recs.get(1).startsWith("{\"record\":\"step\",\"experiment\":\"" + name + "\",\"n\":1,\"action\":"), recs.get(1));
+            String last = recs.get(recs.size() - 1);
+            assertTrue(last.startsWith("{\"record\":\"result\",\"experiment\":\"" + name + "\",\"verdict\":\"HOLDS\",\"agrees\":true,\"findings\":[{\"claim\":"), last);
+            for (String rec : recs) {
+                assertTrue(rec.startsWith("{") && rec.endsWith("}") && !rec.contains("\n"), rec);
+            }
+        }
+    }
+
+    @Test
+    void progressReportsEveryStep() {
+        List<String> lines = new ArrayList<>();
+        Result r = new Relocation().run(LabRun.defaults().withProgress(lines::add));
+        assertEquals(r.steps().size(), lines.size());
+        assertTrue(lines.get(0).startsWith("relocation: 1. "), lines.get(0));
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {2, 77})
+    void verdictsDoNotDependOnTheSeedReplayAndAlias(long seed) {
+        for (Experiment e : List.of(new Replay(), new AliasWithoutFlush(), new PlaintextInCaches())) {
+            Result r = e.run(new LabRun(LabRun.defaultConfig(), seed, null, s -> {}));
+            assertTrue(r.agreesWithThread(), r::toText);
+        }
+    }
+
+    @Tag("slow")
+    @ParameterizedTest
+    @ValueSource(longs = {3, 4, 5, 1234567})
+    void everyExperimentAgreesForOtherSeedsAndTwoPackages(long seed) {
+        for (var cfg : List.of(LabRun.defaultConfig(), LabRun.defaultConfig().with("packages", "2"))) {
+            for (Experiment e : Lab.all()) {
+                Result r = e.run(new LabRun(cfg, seed, null, s -> {}));
+                assertTrue(r.agreesWithThread(), () -> cfg.packages() + " packages:\n" + r.toText());
+                assertNotNull(r.verdict());
+            }
+        }
+    }
+}
