@@ -42,6 +42,55 @@ public final class MemoryBench {
 
     private MemoryBench() {}
 
+    /**
+     * A workload prepared for a caller-owned measuring loop (e.g. the CLI's Throughput with its
+     * cpu/wall clocks): each {@code op.run()} does {@code unitsPerOp} units of {@code metric}
+     * ("bytes_per_second": bytes; "ops_per_second": loads).
+     */
+    public record Workload(String name, String metric, long unitsPerOp, Runnable op) {}
+
+    /**
+     * Sets up a workload by name: {@code mem-stream} (one op = one 4 KiB page: pages 0..4095 are
+     * stored, then loaded, then stored again, ...), {@code mem-random-load} / {@code
+     * mem-random-load-llc} (one op = 64 random 8-byte loads).
+     */
+    public static Workload workload(String name) {
+        switch (name) {
+            case "mem-stream" -> {
+                int pages = 4096;
+                Mmu mmu = setup(pages, 0);
+                byte[] page = new byte[4096];
+                int[] i = {0};
+                return new Workload(name, "bytes_per_second", 4096, () -> {
+                    int n = i[0];
+                    i[0] = (n + 1) & (2 * pages - 1);
+                    long va = VA_BASE + ((long) (n & (pages - 1)) << 12);
+                    if (n < pages) mmu.store(va, page);
+                    else mmu.load(va, page, 0, 4096, Mmu.Access.READ);
+                });
+            }
+            case "mem-random-load", "mem-random-load-llc" -> {
+                int pages = name.equals("mem-random-load") ? 4 : 64;
+                Mmu mmu = setup(pages, 0);
+                for (int p = 0; p < pages; p++) mmu.load64(VA_BASE + ((long) p << 12));
+                long mask = ((long) pages << 12) - 8;
+                long[] st = {0x9E3779B97F4A7C15L, 0};
+                return new Workload(name, "ops_per_second", 64, () -> {
+                    long x = st[0], sum = st[1];
+                    for (int k = 0; k < 64; k++) {
+                        x ^= x << 13;
+                        x ^= x >>> 7;
+                        x ^= x << 17;
+                        sum += mmu.load64(VA_BASE + (x & mask));
+                    }
+                    st[0] = x;
+                    st[1] = sum;
+                });
+            }
+            default -> throw new IllegalArgumentException("unknown memory workload '" + name + "' (mem-stream, mem-random-load, mem-random-load-llc)");
+        }
+    }
+
     static final long VA_BASE = 0x4000_0000L;
 
     /** A machine with KeyID 1 programmed and {@code pages} pages mapped at VA_BASE under it on cpu 0. */

@@ -214,4 +214,17 @@ class CacheCoherenceTest {
         Hw.direct(m, 3, 6, K1, K2);
         assertEquals(List.of(), m.checkInvariants());
     }
+
+    @Test
+    void writeBacksOfOneLineFromTwoPackagesReachDramInOrder() {
+        // regression: found by CoherenceProperties; two posted copies of one line, drained in package order
+        Machine m = Machine.powerOn(MachineConfig.defaults().with("l1", "1K").with("l1_ways", "2").with("llc", "4K").with("llc_ways", "4").with("dram", "16M"));
+        m.pstore(2, 0x30000, 0, new byte[64]);
+        m.pstore(2, 0x30000, 0, new byte[] {1});
+        m.pstore(0, 0x30000, 0, Hw.bytes(64, 5));   // snoop: package 1's dirty copy written back
+        m.pstore(2, 0x30001, 0, new byte[] {9});     // snoop: package 0's newer copy written back, then fill
+        byte[] want = Hw.bytes(64, 5);
+        want[1] = 9;
+        assertArrayEquals(want, m.pload(0, 0x30000, 0, 64));
+    }
 }

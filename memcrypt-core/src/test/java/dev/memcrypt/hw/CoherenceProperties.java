@@ -23,7 +23,7 @@ class CoherenceProperties {
         return op.list().ofMinSize(1).ofMaxSize(120);
     }
 
-    @Property(tries = 60)
+    @Property(tries = 80)
     void memoryBehavesLikeFlatMemoryPerKeyId(@ForAll("ops") List<Op> ops) {
         Machine m = Machine.powerOn(MachineConfig.defaults().with("l1", "1K").with("l1_ways", "2").with("llc", "4K").with("llc_ways", "4").with("dram", "16M"));
         Hw.directAll(m, 1, Hw.key16(1), Hw.key16(2));
@@ -52,5 +52,36 @@ class CoherenceProperties {
         for (int r = 0; r < 3; r++) assertArrayEquals(ref[r], m.pload(r, base[r], keyIds[r], ref[r].length));
         assertEquals(List.of(), m.checkInvariants());
         assertArrayEquals(java.util.Arrays.copyOf(ref[2], 64), m.dram().read(base[2], 64), "NO_ENCRYPT region is plaintext in DRAM");
+    }
+
+    @Property(tries = 60)
+    void memoryUnderKeyIdZeroSurvivesHotplug(@ForAll("ops") List<Op> ops) {
+        Machine m = Machine.powerOn(MachineConfig.defaults().with("l1", "1K").with("l1_ways", "2").with("llc", "4K").with("llc_ways", "4").with("dram", "16M"));
+        byte[] ref = new byte[8192 + 256];
+        m.pstore(0, 0x10000, 0, ref);
+        for (Op o : ops) {
+            int len = Math.min(o.len(), ref.length - o.off());
+            long pa = 0x10000 + o.off();
+            int cpu = o.cpu();
+            if (!m.isOnline(cpu)) cpu = m.cores().stream().filter(c -> c.online()).findFirst().orElseThrow().id();
+            switch (o.kind()) {
+                case 0, 1, 2 -> {
+                    byte[] d = Hw.bytes(len, o.seed());
+                    m.pstore(cpu, pa, 0, d);
+                    System.arraycopy(d, 0, ref, o.off(), len);
+                }
+                case 3, 4, 5 -> assertArrayEquals(java.util.Arrays.copyOfRange(ref, o.off(), o.off() + len), m.pload(cpu, pa, 0, len));
+                case 6 -> m.clflushRange(cpu, pa, 0, len);
+                case 7 -> {
+                    if (m.cores().stream().filter(c -> c.online()).count() > 1) m.cpuOffline(cpu);
+                }
+                case 8 -> {
+                    if (!m.isOnline(o.cpu())) m.cpuOnline(o.cpu());
+                }
+                default -> assertEquals(List.of(), m.checkInvariants().stream().filter(v -> !v.contains("disagree")).toList());
+            }
+        }
+        int cpu = m.cores().stream().filter(c -> c.online()).findFirst().orElseThrow().id();
+        assertArrayEquals(ref, m.pload(cpu, 0x10000, 0, ref.length));
     }
 }

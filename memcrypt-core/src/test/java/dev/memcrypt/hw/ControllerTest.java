@@ -209,4 +209,17 @@ class ControllerTest {
         assertFalse(Arrays.equals(Hw.bytes(64, 1), m.pload(2, 0x7000, 5, 64)), "package 1 has no key for KeyID 5");
         assertTrue(m.checkInvariants().stream().anyMatch(s -> s.contains("disagree on KeyID 5")));
     }
+
+    @Test
+    void fifteenKeyIdBitsAndHighestKeyIdWork() {
+        Machine m = Hw.machine("maxphyaddr=52", "max_keyid_bits=15", "keyid_bits=15", "max_keys=32767");
+        assertEquals(32767, m.maxKeyId());
+        assertEquals(37, m.tme().keyIdShift(), "KeyID bits 51:37");
+        Hw.directAll(m, 32767, K1, K2);
+        m.pstore(0, 0x1000, 32767, Hw.bytes(64, 1));
+        m.clflush(0, 0x1000, 32767);
+        assertArrayEquals(expectedXts(K1, K2, 0x1000, Hw.bytes(64, 1)), m.dram().read(0x1000, 64));
+        assertArrayEquals(Hw.bytes(64, 1), m.pload(3, 0x1000, 32767, 64));
+        assertEquals(32767L << 37 | 0x1000, m.fullPa(0x1000, 32767));
+    }
 }

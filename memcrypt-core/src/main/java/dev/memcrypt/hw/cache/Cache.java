@@ -22,15 +22,12 @@ public final class Cache {
     final int setMask;
     final int waysShift;
     final long[] tag;
-    final byte[] state;
+    /** Per slot two longs: [2s] = fill generation &lt;&lt; 2 | MESI state, [2s+1] = sharer mask (LLC). */
+    final long[] meta;
     /** LRU for more than 16 ways: last-use stamps. */
     final long[] stamp;
     /** LRU for up to 16 ways: per set, way numbers in 4-bit nibbles from MRU (low) to LRU; unused nibbles 0xf. */
     final long[] order;
-    /** KeyTable entry generation when the line was filled (for the invariant checker). */
-    final long[] gen;
-    /** LLC only: which cores of the package may hold the line in their L1 (bit = local core % 64). */
-    final long[] sharers;
     final byte[] data;
     /** L1 only: the LLC slot holding the same line (stable while the line is in the L1, by inclusion). */
     final int[] up;
@@ -48,7 +45,7 @@ public final class Cache {
         if (1 << waysShift != ways) throw new IllegalArgumentException("ways must be a power of two: " + ways);
         tag = new long[lines];
         java.util.Arrays.fill(tag, -1L);
-        state = new byte[lines];
+        meta = new long[2 * lines];
         if (ways <= 16) {
             stamp = null;
             order = new long[sets];
@@ -59,8 +56,6 @@ public final class Cache {
             stamp = new long[lines];
             order = null;
         }
-        gen = new long[lines];
-        sharers = new long[lines];
         data = new byte[lines * LINE];
         up = new int[lines];
         setCount = new int[sets];
@@ -128,6 +123,33 @@ public final class Cache {
         order[set] = high | ((o & lowMask) << 4) | w;
     }
 
+    /** MESI state of slot {@code s}. */
+    byte state(int s) {
+        return (byte) (meta[2 * s] & 3);
+    }
+
+    void setState(int s, byte v) {
+        meta[2 * s] = (meta[2 * s] & ~3L) | v;
+    }
+
+    /** KeyTable entry generation when the line was filled (for the invariant checker). */
+    long gen(int s) {
+        return meta[2 * s] >>> 2;
+    }
+
+    void setGen(int s, long g) {
+        meta[2 * s] = (g << 2) | (meta[2 * s] & 3);
+    }
+
+    /** LLC only: which cores of the package may hold the line in their L1 (bit = local core % 64). */
+    long sharers(int s) {
+        return meta[2 * s + 1];
+    }
+
+    void setSharers(int s, long v) {
+        meta[2 * s + 1] = v;
+    }
+
     /** Installs {@code line} in the invalid slot {@code s}. */
     void put(int s, long line) {
         tag[s] = line;
@@ -137,8 +159,8 @@ public final class Cache {
     void drop(int s) {
         if (tag[s] != -1) setCount[s >>> waysShift]--;
         tag[s] = -1;
-        state[s] = I;
-        sharers[s] = 0;
+        meta[2 * s] = 0;
+        meta[2 * s + 1] = 0;
     }
 
     /** Whether the set {@code line} maps to holds any valid line. */
@@ -156,6 +178,6 @@ public final class Cache {
     /** MESI state of {@code line} here, or I. */
     public byte stateOf(long line) {
         int s = find(line);
-        return s < 0 ? I : state[s];
+        return s < 0 ? I : state(s);
     }
 }

@@ -96,9 +96,9 @@ public final class CacheSystem {
         Cache L = l1[c];
         int s = L.find(line);
         if (s >= 0) {
-            if (write && L.state[s] != Cache.M) {
-                if (L.state[s] == Cache.S) upgrade(c, line);
-                L.state[s] = Cache.M;
+            if (write && L.state(s) != Cache.M) {
+                if (L.state(s) == Cache.S) upgrade(c, line);
+                L.setState(s, Cache.M);
             }
             L.touch(s);
             return s;
@@ -111,17 +111,17 @@ public final class CacheSystem {
         Cache C = llc[p];
         int ls = C.find(line);
         invalidatePeers(p, ls, c);
-        C.sharers[ls] = bit(c, cpp);
-        if (C.state[ls] == Cache.S) {
+        C.setSharers(ls, bit(c, cpp));
+        if (C.state(ls) == Cache.S) {
             snoopOthers(p, line, true);
-            C.state[ls] = Cache.E;
+            C.setState(ls, Cache.E);
         }
     }
 
     /** Gives other L1s of package p the line's data (if M) and invalidates them, except core {@code except}. */
     private void invalidatePeers(int p, int ls, int except) {
         Cache C = llc[p];
-        long mask = C.sharers[ls];
+        long mask = C.sharers(ls);
         if (mask == 0) return;
         long line = C.tag[ls];
         int base = p * cpp;
@@ -130,19 +130,19 @@ public final class CacheSystem {
             Cache L = l1[o];
             int s = L.find(line);
             if (s < 0) continue;
-            if (L.state[s] == Cache.M) {
+            if (L.state(s) == Cache.M) {
                 System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
-                C.state[ls] = Cache.M;
+                C.setState(ls, Cache.M);
             }
             L.drop(s);
         }
-        C.sharers[ls] = 0;
+        C.setSharers(ls, 0);
     }
 
     /** Downgrades other L1s of package p to S, merging M data into the LLC. */
     private void downgradePeers(int p, int ls, int except) {
         Cache C = llc[p];
-        long mask = C.sharers[ls];
+        long mask = C.sharers(ls);
         if (mask == 0) return;
         long line = C.tag[ls];
         int base = p * cpp;
@@ -151,11 +151,11 @@ public final class CacheSystem {
             Cache L = l1[o];
             int s = L.find(line);
             if (s < 0) continue;
-            if (L.state[s] == Cache.M) {
+            if (L.state(s) == Cache.M) {
                 System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
-                C.state[ls] = Cache.M;
+                C.setState(ls, Cache.M);
             }
-            L.state[s] = Cache.S;
+            L.setState(s, Cache.S);
         }
     }
 
@@ -171,9 +171,9 @@ public final class CacheSystem {
             found = true;
             if (invalidate) invalidatePeers(q, ls, -1);
             else downgradePeers(q, ls, -1);
-            if (C.state[ls] == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
+            if (C.state(ls) == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
             if (invalidate) C.drop(ls);
-            else C.state[ls] = Cache.S;
+            else C.setState(ls, Cache.S);
         }
         return found;
     }
@@ -185,9 +185,9 @@ public final class CacheSystem {
         if (ls >= 0) {
             if (write) {
                 invalidatePeers(p, ls, c);
-                if (C.state[ls] == Cache.S) {
+                if (C.state(ls) == Cache.S) {
                     snoopOthers(p, line, true);
-                    C.state[ls] = Cache.E;
+                    C.setState(ls, Cache.E);
                 }
             } else {
                 downgradePeers(p, ls, c);
@@ -199,10 +199,10 @@ public final class CacheSystem {
             if (C.tag[ls] != -1) evictLlc(p, ls);
             MemoryController m = mc[p];
             C.put(ls, line);
-            C.sharers[ls] = 0;
-            C.gen[ls] = m.keyGeneration(keyIdOf.keyId(line));
+            C.setSharers(ls, 0);
+            C.setGen(ls, m.keyGeneration(keyIdOf.keyId(line)));
             if (!(write && full)) m.fill(line, C.data, ls * LINE);
-            C.state[ls] = shared && !write ? Cache.S : Cache.E;
+            C.setState(ls, shared && !write ? Cache.S : Cache.E);
             C.touch(ls);
         }
         Cache L = l1[c];
@@ -211,11 +211,11 @@ public final class CacheSystem {
         if (!(write && full)) System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
         L.put(s, line);
         L.up[s] = ls;
-        L.gen[s] = C.gen[ls];
+        L.setGen(s, C.gen(ls));
         long b = bit(c, cpp);
-        if (write) L.state[s] = Cache.M;
-        else L.state[s] = C.state[ls] == Cache.S || (C.sharers[ls] & ~b) != 0 ? Cache.S : Cache.E;
-        C.sharers[ls] |= b;
+        if (write) L.setState(s, Cache.M);
+        else L.setState(s, C.state(ls) == Cache.S || (C.sharers(ls) & ~b) != 0 ? Cache.S : Cache.E);
+        C.setSharers(ls, C.sharers(ls) | b);
         L.touch(s);
         return s;
     }
@@ -227,9 +227,9 @@ public final class CacheSystem {
         Cache C = llc[p];
         int ls = L.up[s];
         if (C.tag[ls] != line) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
-        if (L.state[s] == Cache.M) {
+        if (L.state(s) == Cache.M) {
             System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
-            C.state[ls] = Cache.M;
+            C.setState(ls, Cache.M);
         }
         L.drop(s);
         // clear the sharer bit unless another core aliasing the same bit still holds the line
@@ -239,13 +239,13 @@ public final class CacheSystem {
             int base = p * cpp;
             for (int o = base; o < base + cpp && !other; o++) if (o != c && bit(o, cpp) == b && l1[o].find(line) >= 0) other = true;
         }
-        if (!other) C.sharers[ls] &= ~b;
+        if (!other) C.setSharers(ls, C.sharers(ls) & ~b);
     }
 
     private void evictLlc(int p, int ls) {
         Cache C = llc[p];
         invalidatePeers(p, ls, -1);
-        if (C.state[ls] == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
+        if (C.state(ls) == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
         C.drop(ls);
     }
 
@@ -330,11 +330,11 @@ public final class CacheSystem {
     public void forEachLine(LineVisitor v) {
         for (int c = 0; c < l1.length; c++) {
             Cache L = l1[c];
-            for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) v.line("L1", c, L.tag[s], L.state[s], L.gen[s]);
+            for (int s = 0; s < L.tag.length; s++) if (L.tag[s] != -1) v.line("L1", c, L.tag[s], L.state(s), L.gen(s));
         }
         for (int p = 0; p < llc.length; p++) {
             Cache C = llc[p];
-            for (int s = 0; s < C.tag.length; s++) if (C.tag[s] != -1) v.line("LLC", p, C.tag[s], C.state[s], C.gen[s]);
+            for (int s = 0; s < C.tag.length; s++) if (C.tag[s] != -1) v.line("LLC", p, C.tag[s], C.state(s), C.gen(s));
         }
     }
 
@@ -346,7 +346,7 @@ public final class CacheSystem {
     public byte[] peek(long line) {
         for (Cache L : l1) {
             int s = L.find(line);
-            if (s >= 0 && L.state[s] == Cache.M) return Arrays.copyOfRange(L.data, s * LINE, s * LINE + LINE);
+            if (s >= 0 && L.state(s) == Cache.M) return Arrays.copyOfRange(L.data, s * LINE, s * LINE + LINE);
         }
         for (Cache C : llc) {
             int s = C.find(line);

@@ -26,7 +26,8 @@ import java.util.List;
  * <li>Posted write-back buffer: consecutive write-backs under one key are collected (up to one
  *   page) and encrypted in one {@code encryptLines} call. The write-back is architecturally done
  *   when posted (its key is captured then); the buffer is drained before any DRAM read of an
- *   overlapping range, any raw DRAM access and any key change.
+ *   overlapping range, any raw DRAM access, any key change, and before another controller posts
+ *   the same line (so at most one posted copy of an address exists and DRAM sees posting order).
  * <li>Read-ahead: on a sequential miss the rest of the page is decrypted in one
  *   {@code decryptLines} call and kept; it is dropped when DRAM in its range is written, a
  *   write-back to its range is posted, or any key changes.
@@ -150,8 +151,13 @@ public final class MemoryController {
             if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, 1);
             return;
         }
-        dram.readInto(pa, ra, 0, n * LINE);
-        if (key != null) engine.decryptLines(key, tme.salt(), pa, ra, 0, ra, 0, n);
+        byte[] frame = key != null ? dram.pageArrayIfPresent(pa) : null;
+        if (frame != null) {
+            engine.decryptLines(key, tme.salt(), pa, frame, (int) (pa & (Dram.PAGE - 1)), ra, 0, n); // straight from the frame
+        } else {
+            dram.readInto(pa, ra, 0, n * LINE);
+            if (key != null) engine.decryptLines(key, tme.salt(), pa, ra, 0, ra, 0, n);
+        }
         raLine = line;
         raCount = n;
         raTableGen = table.generation();
@@ -167,7 +173,11 @@ public final class MemoryController {
         long pa = full & ((1L << shift) - 1);
         int keyId = (int) (full >>> shift);
         XtsKey key = keyFor(keyId, pa);
-        for (MemoryController c : all) if (c.raCount != 0) c.dropReadAhead(pa, LINE);
+        for (MemoryController c : all) {
+            if (c.raCount != 0) c.dropReadAhead(pa, LINE);
+            // an older copy of this line posted by another package must reach DRAM first (posting order)
+            if (c != this && c.postedOverlaps(pa, LINE)) c.drain();
+        }
         if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount == RUN)) drain();
         if (pwCount == 0) {
             pwPa = pa;
@@ -182,8 +192,13 @@ public final class MemoryController {
         if (pwCount == 0) return;
         int n = pwCount;
         pwCount = 0;
-        if (pwKey != null) engine.encryptLines(pwKey, tme.salt(), pwPa, pw, 0, pw, 0, n);
-        dram.writeFrom(pwPa, pw, 0, n * LINE);
+        int po = (int) (pwPa & (Dram.PAGE - 1));
+        if (pwKey != null && po + n * LINE <= Dram.PAGE) {
+            engine.encryptLines(pwKey, tme.salt(), pwPa, pw, 0, dram.pageArray(pwPa), po, n); // straight into the frame
+        } else {
+            if (pwKey != null) engine.encryptLines(pwKey, tme.salt(), pwPa, pw, 0, pw, 0, n);
+            dram.writeFrom(pwPa, pw, 0, n * LINE);
+        }
         pwKey = null;
     }
 

@@ -104,6 +104,21 @@ public final class Dram {
         }
     }
 
+    /**
+     * Controller port: the backing array of the page frame at {@code pa} (created if absent, so the
+     * caller may write it), for encrypting or decrypting straight between DRAM and a buffer. No hook.
+     */
+    public byte[] pageArray(long pa) {
+        check(pa, PAGE - (pa & (PAGE - 1)));
+        return page(pa >>> 12, true);
+    }
+
+    /** Controller port: the backing array of the page frame at {@code pa}, or null if never written. No hook. */
+    public byte[] pageArrayIfPresent(long pa) {
+        check(pa, PAGE - (pa & (PAGE - 1)));
+        return page(pa >>> 12, false);
+    }
+
     /** Controller port: copies DRAM bytes into {@code dst}. No hook. */
     public void readInto(long pa, byte[] dst, int off, int len) {
         check(pa, len);
