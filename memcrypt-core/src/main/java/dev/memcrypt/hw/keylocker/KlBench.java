@@ -135,29 +135,30 @@ public final class KlBench {
                 kli.nsPerOp / plx.nsPerOp, sw.nsPerOp, reload.nsPerOp);
     }
 
-    /** XTS-AES-128 of one 4 KiB unit on AESENC128KL (tweak) and AESENCWIDE128KL (data). */
+    private static final java.lang.invoke.VarHandle LE = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** XTS-AES-128 of one 4 KiB unit on AESENC128KL (tweak) and AESENCWIDE128KL (data), as the kernel's instruction-level path. */
     private static void klXts(KeyLockerUnit u, XmmFile x, byte[] h, byte[] th, byte[] iv, byte[] in, byte[] out) {
         System.arraycopy(iv, 0, x.raw(8), 0, 16);
         u.aesenc128kl(8, th);
-        byte[] t = x.get(8);
-        byte[][] tw = new byte[8][];
+        long tLo = (long) LE.get(x.raw(8), 0), tHi = (long) LE.get(x.raw(8), 8);
+        long[] tw = new long[16];
         for (int b = 0; b < in.length / 16; b += 8) {
             for (int i = 0; i < 8; i++) {
-                tw[i] = t.clone();
+                tw[2 * i] = tLo;
+                tw[2 * i + 1] = tHi;
                 byte[] reg = x.raw(i);
-                for (int j = 0; j < 16; j++) reg[j] = (byte) (in[16 * (b + i) + j] ^ t[j]);
-                int carry = 0;
-                for (int j = 0; j < 16; j++) {
-                    int v = t[j] & 0xff;
-                    t[j] = (byte) (v << 1 | carry);
-                    carry = v >>> 7;
-                }
-                if (carry != 0) t[0] ^= (byte) 0x87;
+                LE.set(reg, 0, (long) LE.get(in, 16 * (b + i)) ^ tLo);
+                LE.set(reg, 8, (long) LE.get(in, 16 * (b + i) + 8) ^ tHi);
+                long carry = tHi >> 63;
+                tHi = tHi << 1 | tLo >>> 63;
+                tLo = tLo << 1 ^ (carry & 0x87);
             }
             u.aesencwide128kl(h);
             for (int i = 0; i < 8; i++) {
                 byte[] reg = x.raw(i);
-                for (int j = 0; j < 16; j++) out[16 * (b + i) + j] = (byte) (reg[j] ^ tw[i][j]);
+                LE.set(out, 16 * (b + i), (long) LE.get(reg, 0) ^ tw[2 * i]);
+                LE.set(out, 16 * (b + i) + 8, (long) LE.get(reg, 8) ^ tw[2 * i + 1]);
             }
         }
     }

@@ -22,6 +22,7 @@ import javax.security.auth.Destroyable;
  * are whole blocks (sectors); ciphertext stealing is not needed by the block device.
  */
 public final class AesKlXts implements Destroyable {
+    private static final java.lang.invoke.VarHandle LE = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     public static final int EINVAL = 22;
     public static final int ENODEV = 19;
 
@@ -139,29 +140,46 @@ public final class AesKlXts implements Destroyable {
             byte[] t = x.raw(0);
             System.arraycopy(iv16, 0, t, 0, 16);
             if (!(aes256 ? u.aesenc256kl(0, tweakHandle) : u.aesenc128kl(0, tweakHandle))) return -EINVAL;
-            byte[] tweak = t.clone();
-            byte[][] tw = new byte[8][16];
+            long tLo = (long) LE.get(t, 0), tHi = (long) LE.get(t, 8);
+            long[] tw = new long[16];
             int n = len / 16, b = 0;
             if (wide) {
                 for (; b + 8 <= n; b += 8) {
                     for (int i = 0; i < 8; i++) {
-                        System.arraycopy(tweak, 0, tw[i], 0, 16);
-                        xor(in, inOff + 16 * (b + i), tweak, x.raw(i));
-                        mulAlpha(tweak);
+                        tw[2 * i] = tLo;
+                        tw[2 * i + 1] = tHi;
+                        byte[] reg = x.raw(i);
+                        int off = inOff + 16 * (b + i);
+                        LE.set(reg, 0, (long) LE.get(in, off) ^ tLo);
+                        LE.set(reg, 8, (long) LE.get(in, off + 8) ^ tHi);
+                        long carry = tHi >> 63; // multiply by alpha
+                        tHi = tHi << 1 | tLo >>> 63;
+                        tLo = tLo << 1 ^ (carry & 0x87);
                     }
                     boolean ok = enc ? (aes256 ? u.aesencwide256kl(dataHandle) : u.aesencwide128kl(dataHandle))
                             : (aes256 ? u.aesdecwide256kl(dataHandle) : u.aesdecwide128kl(dataHandle));
                     if (!ok) return -EINVAL;
-                    for (int i = 0; i < 8; i++) xorOut(x.raw(i), tw[i], out, outOff + 16 * (b + i));
+                    for (int i = 0; i < 8; i++) {
+                        byte[] reg = x.raw(i);
+                        int off = outOff + 16 * (b + i);
+                        LE.set(out, off, (long) LE.get(reg, 0) ^ tw[2 * i]);
+                        LE.set(out, off + 8, (long) LE.get(reg, 8) ^ tw[2 * i + 1]);
+                    }
                 }
             }
+            byte[] reg = x.raw(0);
             for (; b < n; b++) {
-                xor(in, inOff + 16 * b, tweak, x.raw(0));
+                int off = 16 * b;
+                LE.set(reg, 0, (long) LE.get(in, inOff + off) ^ tLo);
+                LE.set(reg, 8, (long) LE.get(in, inOff + off + 8) ^ tHi);
                 boolean ok = enc ? (aes256 ? u.aesenc256kl(0, dataHandle) : u.aesenc128kl(0, dataHandle))
                         : (aes256 ? u.aesdec256kl(0, dataHandle) : u.aesdec128kl(0, dataHandle));
                 if (!ok) return -EINVAL;
-                xorOut(x.raw(0), tweak, out, outOff + 16 * b);
-                mulAlpha(tweak);
+                LE.set(out, outOff + off, (long) LE.get(reg, 0) ^ tLo);
+                LE.set(out, outOff + off + 8, (long) LE.get(reg, 8) ^ tHi);
+                long carry = tHi >> 63;
+                tHi = tHi << 1 | tLo >>> 63;
+                tLo = tLo << 1 ^ (carry & 0x87);
             }
             return 0;
         } finally {
@@ -169,14 +187,6 @@ public final class AesKlXts implements Destroyable {
             saved.clear();
             c.setCpl(cpl);
         }
-    }
-
-    private static void xor(byte[] in, int off, byte[] t, byte[] dst) {
-        for (int i = 0; i < 16; i++) dst[i] = (byte) (in[off + i] ^ t[i]);
-    }
-
-    private static void xorOut(byte[] src, byte[] t, byte[] out, int off) {
-        for (int i = 0; i < 16; i++) out[off + i] = (byte) (src[i] ^ t[i]);
     }
 
     /** Multiplies the little-endian tweak by alpha in GF(2^128) (IEEE 1619 §5.2). */
