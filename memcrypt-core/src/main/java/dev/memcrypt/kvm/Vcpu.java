@@ -62,6 +62,9 @@ public final class Vcpu {
         Kvm kvm = vm.kvm();
         if (vm.destroyed()) throw new IllegalStateException("VM " + vm.name() + " destroyed");
         if (core != null) {
+            if (!core.online()) {
+                throw new IllegalStateException(this + ": its cpu went offline without vcpu_put (use Kvm.cpuOffline / Kvm.suspendToRam)");
+            }
             if (core.id() == pcpu) return;
             put();
         }
