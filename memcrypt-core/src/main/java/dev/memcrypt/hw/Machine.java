@@ -14,6 +14,8 @@ import dev.memcrypt.hw.cpu.TmeMsrs;
 import dev.memcrypt.hw.keylocker.KeyLockerMsrs;
 import dev.memcrypt.hw.keylocker.KeyLockerPlatform;
 import dev.memcrypt.hw.memory.Dram;
+import dev.memcrypt.hw.sme.SmeMsrs;
+import dev.memcrypt.hw.sme.SmeState;
 import dev.memcrypt.hw.mmu.FrameAllocator;
 import dev.memcrypt.hw.mmu.Mmu;
 import java.util.ArrayList;
@@ -63,6 +65,9 @@ public final class Machine {
     private Entropy entropy;
     private final KeyLockerPlatform keyLockerPlatform = new KeyLockerPlatform();
     private boolean[] suspendedOnline; // non-null while in S3
+    /** AMD SME variant (null on an MKTME machine); {@link #cMask} is its C-bit, 0 without SME. */
+    private final SmeState sme;
+    private final long cMask;
 
     private Machine(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
         this.config = config;
@@ -112,6 +117,19 @@ public final class Machine {
         });
         for (Msr m : TmeMsrs.all()) registerMsr(m);
         if (config.keyLocker()) for (Msr m : KeyLockerMsrs.all()) registerMsr(m);
+        if (config.sme()) {
+            byte[] k = new byte[32];
+            dev.memcrypt.crypto.XtsKey key = entropy.fill(k) ? dev.memcrypt.crypto.XtsKey.of(k) : null;
+            Arrays.fill(k, (byte) 0);
+            sme = new SmeState(config.cBit(), key);
+            sme.setChangeListener(settle);
+            for (MemoryController mc : mcs) mc.setSme(sme);
+            for (Msr m : SmeMsrs.all(sme, true)) registerMsr(m);
+            cMask = sme.cMask();
+        } else {
+            sme = null;
+            cMask = 0;
+        }
     }
 
     /** Powers on a machine with entropy from the configuration's seed (SecureRandom if none). */
@@ -135,6 +153,11 @@ public final class Machine {
     public static Machine powerOn(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
         if (config == null || entropy == null || dram == null || engine == null) throw new IllegalArgumentException("config, entropy, dram and engine are required");
         if (dram.size() != config.dramBytes()) throw new IllegalArgumentException("DRAM size " + dram.size() + " != configured " + config.dramBytes());
+        if (config.sme()) {
+            if (config.tme() && config.firmwareActivate() && config.keyIdBits() > 0) throw new IllegalArgumentException("sme=true needs keyid_bits=0 (the C-bit replaces KeyIDs)");
+            if (config.cBit() >= config.maxPhysAddr()) throw new IllegalArgumentException("cbit=" + config.cBit() + " must be below maxphyaddr=" + config.maxPhysAddr());
+            if (config.dramBytes() > 1L << config.cBit()) throw new IllegalArgumentException("dram reaches the C-bit " + config.cBit());
+        }
         Machine m = new Machine(config, entropy, dram, engine);
         m.firmware();
         return m;
@@ -163,6 +186,11 @@ public final class Machine {
                 throw new IllegalArgumentException("firmware could not activate TME with this configuration: " + e.getMessage());
             }
         }
+        if (sme != null && config.firmwareActivate() && sme.hasKey()) {
+            // BIOS: enable SME, then set HWCR[SmmLock] (SPEC-FACTS §4; model choice in SmeMsrs)
+            cores[0].wrmsr(SmeMsrs.SYSCFG, cores[0].rdmsr(SmeMsrs.SYSCFG) | SmeMsrs.SYSCFG_MEM_ENCRYPTION_MOD_EN);
+            cores[0].wrmsr(SmeMsrs.HWCR, SmeMsrs.HWCR_SMM_LOCK);
+        }
     }
 
     // ------------------------------------------------------------------ parts
@@ -181,6 +209,16 @@ public final class Machine {
 
     public XtsEngine engine() {
         return engine;
+    }
+
+    /** The SME state (C-bit, SYSCFG enable, platform key), or null if this is not an SME machine. */
+    public SmeState sme() {
+        return sme;
+    }
+
+    /** The C-bit as a mask ({@code 1 << cbit}) on an SME machine, else 0. Stripped from addresses before DRAM. */
+    public long cBitMask() {
+        return cMask;
     }
 
     public CacheSystem caches() {
@@ -269,14 +307,15 @@ public final class Machine {
         return (int) (fullPa >>> tme.keyIdShift());
     }
 
+    /** The DRAM address: KeyID bits and (on SME) the C-bit stripped. */
     public long paOf(long fullPa) {
-        return fullPa & ((1L << tme.keyIdShift()) - 1);
+        return fullPa & ((1L << tme.keyIdShift()) - 1) & ~cMask;
     }
 
     /** Checks a full-PA range lies in DRAM under a valid KeyID (IllegalArgumentException otherwise). */
     public void checkFull(long fullPa, int len) {
         int shift = tme.keyIdShift();
-        long pa = fullPa & ((1L << shift) - 1);
+        long pa = fullPa & ((1L << shift) - 1) & ~cMask;
         if ((fullPa >>> shift) > maxKeyId() || fullPa < 0 || len < 0 || pa + len > physLimit()) {
             throw new IllegalArgumentException(String.format("physical access 0x%x+%d (KeyID %d) outside DRAM or KeyID range", pa, len, fullPa >>> shift));
         }
@@ -291,6 +330,7 @@ public final class Machine {
     private long checkedFull(long pa, int keyId, long len) {
         if (len < 0) throw new IllegalArgumentException("negative length " + len);
         long f = fullPa(pa, keyId);
+        pa &= ~cMask;
         if (pa + len > physLimit() || pa + len < pa) throw new IllegalArgumentException(String.format("physical range 0x%x+%d outside DRAM (limit 0x%x)", pa, len, physLimit()));
         return f;
     }
@@ -352,9 +392,15 @@ public final class Machine {
         for (long l = f >>> 6; l <= (f + Math.max(len, 1) - 1) >>> 6; l++) caches.clflush(l);
     }
 
-    /** WBINVD on core {@code cpu}: writes back and invalidates its package's caches (all its L1s and the LLC). */
+    /**
+     * WBINVD on core {@code cpu}: writes back and invalidates the caches the executing processor
+     * uses: its package's LLC and, by inclusion, every L1 of the package; other packages are not
+     * flushed (Intel SDM: internal caches, then "external" caches of this processor; Linux needs
+     * wbinvd_on_all_cpus for the whole system). Privileged: #GP at CPL &gt; 0.
+     */
     public void wbinvd(int cpu) {
         Core c = onlineCore(cpu);
+        if (c.cpl() > 0) throw new GeneralProtectionFault("WBINVD at CPL " + c.cpl());
         caches.wbinvd(c.pkg().id());
     }
 

@@ -227,4 +227,13 @@ class CacheCoherenceTest {
         want[1] = 9;
         assertArrayEquals(want, m.pload(0, 0x30000, 0, 64));
     }
+
+    @Test
+    void wbinvdAtCpl3Gp() {
+        Machine m = Hw.machine();
+        m.pstore(0, 0x1000, 0, new byte[] {1});
+        m.core(0).setCpl(3);
+        assertThrows(dev.memcrypt.hw.cpu.GeneralProtectionFault.class, () -> m.wbinvd(0));
+        assertEquals(Cache.M, m.caches().l1State(0, line(m, 0x1000, 0)), "nothing flushed");
+    }
 }

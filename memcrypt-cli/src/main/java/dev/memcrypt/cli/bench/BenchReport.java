@@ -18,7 +18,7 @@ public final class BenchReport {
     public static String json(BenchResult r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", r.name());
-        m.put("bytes_per_second", Math.round(r.bytesPerSecond()));
+        m.put(r.metric(), Math.round(r.perSecond()));
         m.put("engine", r.engine());
         m.put("seconds", Math.round(r.seconds() * 1000) / 1000.0);
         m.put("clock", r.clock());
@@ -38,8 +38,14 @@ public final class BenchReport {
         int e = Math.max(6, rs.stream().mapToInt(r -> r.engine().length()).max().orElse(6));
         String fmt = "%-" + w + "s  %-" + e + "s  %12s%n";
         out.printf(Locale.ROOT, fmt, "workload", "engine", "throughput");
-        for (BenchResult r : rs) out.printf(Locale.ROOT, fmt, r.name(), r.engine(), rate(r.bytesPerSecond()));
+        for (BenchResult r : rs) out.printf(Locale.ROOT, fmt, r.name(), r.engine(), r.metric().equals(BenchResult.BYTES) ? rate(r.perSecond()) : ops(r.perSecond()));
         out.flush();
+    }
+
+    /** Human operation rate: "23.4 M ops/s". */
+    public static String ops(double ops) {
+        if (ops >= 1e6) return String.format(Locale.ROOT, "%.1f M ops/s", ops / 1e6);
+        return String.format(Locale.ROOT, "%.0f k ops/s", ops / 1e3);
     }
 
     /** Human rate: "4.62 GB/s" (decimal units, as openssl speed). */

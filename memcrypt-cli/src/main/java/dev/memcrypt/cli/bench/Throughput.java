@@ -34,6 +34,12 @@ public final class Throughput {
      * {@code progress} (stderr) when the run takes more than a second.
      */
     public static BenchResult measure(String name, String engine, long bytesPerOp, Runnable op, BenchOptions o, PrintWriter progress) {
+        return measure(name, engine, BenchResult.BYTES, bytesPerOp, op, o, progress);
+    }
+
+    /** Measures {@code op}, which does {@code unitsPerOp} units of {@code metric} per call. */
+    public static BenchResult measure(String name, String engine, String metric, long unitsPerOp, Runnable op, BenchOptions o, PrintWriter progress) {
+        long bytesPerOp = unitsPerOp;
         boolean talk = o.seconds + o.warmup > 1.0 && progress != null;
         if (talk) {
             progress.printf(Locale.ROOT, "bench: %s on %s: %.1f s warm-up, %.1f s measured ", name, engine, o.warmup, o.seconds);
@@ -72,6 +78,6 @@ public final class Throughput {
             progress.flush();
         }
         double secs = used / 1e9;
-        return new BenchResult(name, engine, ops * bytesPerOp / secs, ops * bytesPerOp, secs, clock.name());
+        return new BenchResult(name, engine, metric, ops * bytesPerOp / secs, ops * bytesPerOp, secs, clock.name());
     }
 }

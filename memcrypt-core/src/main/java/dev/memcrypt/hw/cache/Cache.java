@@ -34,6 +34,27 @@ public final class Cache {
     /** Valid lines per set; lets snoops skip a package with nothing in the set (speed-only). */
     final int[] setCount;
     long clock;
+    /**
+     * Speed-only (LLC only, null in L1s): counts of valid lines per hashed 4 KiB page of full
+     * address, so streaming accesses can skip a page no cache holds a line of without looking up
+     * each line. Exact for "zero", may over-count (hash collisions).
+     */
+    int[] pageFilter;
+    static final int FILTER = 1 << 16;
+
+    static int bucket(long line) {
+        long p = (line >>> 6) * 0x9E3779B97F4A7C15L;
+        return (int) (p >>> 48);
+    }
+
+    void enablePageFilter() {
+        pageFilter = new int[FILTER];
+    }
+
+    /** Whether no line of the 4 KiB page containing {@code line} is here (false may be a collision). */
+    boolean pageSurelyAbsent(long line) {
+        return pageFilter[bucket(line)] == 0;
+    }
 
     public Cache(int bytes, int ways) {
         int lines = bytes / LINE;
@@ -154,9 +175,11 @@ public final class Cache {
     void put(int s, long line) {
         tag[s] = line;
         setCount[s >>> waysShift]++;
+        if (pageFilter != null) pageFilter[bucket(line)]++;
     }
 
     void drop(int s) {
+        if (pageFilter != null && tag[s] != -1) pageFilter[bucket(tag[s])]--;
         if (tag[s] != -1) setCount[s >>> waysShift]--;
         tag[s] = -1;
         meta[2 * s] = 0;

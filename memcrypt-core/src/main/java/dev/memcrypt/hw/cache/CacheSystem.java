@@ -69,7 +69,10 @@ public final class CacheSystem {
         coreBit = new long[n];
         for (int i = 0; i < n; i++) coreBit[i] = 1L << ((i % coresPerPackage) & 63);
         llc = new Cache[packages];
-        for (int p = 0; p < packages; p++) llc[p] = new Cache(llcBytes, llcWays);
+        for (int p = 0; p < packages; p++) {
+            llc[p] = new Cache(llcBytes, llcWays);
+            llc[p].enablePageFilter();
+        }
         this.mc = mc;
         this.keyIdOf = keyIdOf;
     }
@@ -226,7 +229,7 @@ public final class CacheSystem {
         int p = pkgOf[c];
         Cache C = llc[p];
         int ls = L.up[s];
-        if (C.tag[ls] != line) throw new IllegalStateException("inclusion violated for line 0x" + Long.toHexString(line));
+        assert C.tag[ls] == line : "inclusion violated for line 0x" + Long.toHexString(line); // checkInvariants() checks inclusion too
         if (L.state(s) == Cache.M) {
             System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
             C.setState(ls, Cache.M);
@@ -287,6 +290,167 @@ public final class CacheSystem {
     public void store64(int c, long fullPa, long v) {
         int s = acquire(c, fullPa >>> 6, true, false);
         LONG.set(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)), v);
+    }
+
+    // ---------------------------------------------------------------- streaming (bulk) accesses
+
+    /** Whether no cache holds any line of the 4 KiB page of full line {@code line}. */
+    private boolean pageUncached(long line) {
+        for (Cache C : llc) if (!C.pageSurelyAbsent(line)) return false;
+        return true;
+    }
+
+    /** Whether any cache of the machine holds full line {@code line} (inclusion: the LLCs suffice). */
+    private boolean cachedAnywhere(long line) {
+        for (Cache C : llc) if (C.find(line) >= 0) return true;
+        return false;
+    }
+
+    /**
+     * Bulk read of whole lines, as a fast-string / streaming load: a line that some cache holds is
+     * read coherently through {@link #read}; runs of lines no cache holds are filled straight from
+     * the package's controller without allocating (one batched decryption per run). Partial lines
+     * at either end take the ordinary path. Architecturally the same bytes as {@link #read}.
+     */
+    public void readStream(int c, long fullPa, byte[] dst, int off, int len) {
+        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
+        if (head > 0) {
+            read(c, fullPa, dst, off, head);
+            fullPa += head;
+            off += head;
+            len -= head;
+        }
+        MemoryController m = mc[pkgOf[c]];
+        long runStart = -1;
+        int runOff = 0, runN = 0;
+        while (len >= LINE) {
+            long line = fullPa >>> 6;
+            int inPage = (int) (64 - (line & 63));
+            if (len >= inPage * LINE && pageUncached(line)) { // the rest of this page: no lookups
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN += inPage;
+                fullPa += (long) inPage * LINE;
+                off += inPage * LINE;
+                len -= inPage * LINE;
+                continue;
+            }
+            if (cachedAnywhere(line)) {
+                if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+                runN = 0;
+                int s = acquire(c, line, false, false);
+                System.arraycopy(l1[c].data, s * LINE, dst, off, LINE);
+            } else {
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN++;
+            }
+            fullPa += LINE;
+            off += LINE;
+            len -= LINE;
+        }
+        if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+        if (len > 0) read(c, fullPa, dst, off, len);
+    }
+
+    /**
+     * Bulk write of whole lines, as streaming (non-temporal, write-combining) full-line stores:
+     * every cached copy of <em>that full line</em> is invalidated (its old data is entirely
+     * overwritten, so a dirty copy need not be written back) and the new data goes to the
+     * controller, which encrypts it in batches and stores it. Copies under another KeyID or the
+     * other C-bit alias are untouched: they stay stale or dirty exactly as with ordinary stores.
+     * Partial lines at either end take the ordinary (write-allocate) path.
+     */
+    public void writeStream(int c, long fullPa, byte[] src, int off, int len) {
+        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
+        if (head > 0) {
+            write(c, fullPa, src, off, head);
+            fullPa += head;
+            off += head;
+            len -= head;
+        }
+        MemoryController m = mc[pkgOf[c]];
+        long runStart = -1;
+        int runOff = 0, runN = 0;
+        while (len >= LINE) {
+            long line = fullPa >>> 6;
+            int inPage = (int) (64 - (line & 63));
+            if (len >= inPage * LINE && pageUncached(line)) {
+                if (runN == 0) {
+                    runStart = line;
+                    runOff = off;
+                }
+                runN += inPage;
+                fullPa += (long) inPage * LINE;
+                off += inPage * LINE;
+                len -= inPage * LINE;
+                continue;
+            }
+            for (int q = 0; q < llc.length; q++) {
+                Cache C = llc[q];
+                int ls = C.find(line);
+                if (ls < 0) continue;
+                dropEverywhere(q, ls);
+            }
+            if (runN == 0) {
+                runStart = line;
+                runOff = off;
+            }
+            runN++;
+            fullPa += LINE;
+            off += LINE;
+            len -= LINE;
+        }
+        if (runN > 0) m.writeRun(runStart, src, runOff, runN);
+        if (len > 0) write(c, fullPa, src, off, len);
+    }
+
+    // speed-only scratch for copyStream's fallback
+    private final byte[] copyTmp = new byte[4096];
+
+    /**
+     * Bulk copy of whole lines, as a fast-string {@code rep movsb}: the same result as
+     * {@link #readStream} of the source followed by {@link #writeStream} to the destination, piece
+     * by piece (at most one page on either side per piece, source read before destination
+     * written). Pieces whose source and destination pages no cache holds a line of go memory to
+     * memory through the controller ({@link MemoryController#copyRun}); others take the detour.
+     * Both addresses must be line-aligned and {@code len} a multiple of 64.
+     */
+    public void copyStream(int c, long srcFull, long dstFull, long len) {
+        if (((srcFull | dstFull | len) & (LINE - 1)) != 0) throw new IllegalArgumentException("copyStream needs whole lines");
+        MemoryController m = mc[pkgOf[c]];
+        while (len > 0) {
+            int n = (int) Math.min(len, Math.min(4096 - (srcFull & 4095), 4096 - (dstFull & 4095)));
+            long sl = srcFull >>> 6, dl = dstFull >>> 6;
+            if (pageUncached(sl) && pageUncached(dl)) {
+                m.copyRun(sl, dl, n / LINE);
+            } else {
+                readStream(c, srcFull, copyTmp, 0, n);
+                writeStream(c, dstFull, copyTmp, 0, n);
+            }
+            srcFull += n;
+            dstFull += n;
+            len -= n;
+        }
+    }
+
+    /** Drops an LLC line and its L1 copies without write-back (it is about to be fully overwritten). */
+    private void dropEverywhere(int p, int ls) {
+        Cache C = llc[p];
+        long mask = C.sharers(ls);
+        long line = C.tag[ls];
+        if (mask != 0) {
+            for (int o = p * cpp; o < (p + 1) * cpp; o++) {
+                if ((mask & bit(o, cpp)) == 0) continue;
+                int s = l1[o].find(line);
+                if (s >= 0) l1[o].drop(s);
+            }
+        }
+        C.drop(ls);
     }
 
     // ---------------------------------------------------------------- flushes

@@ -44,6 +44,9 @@ public final class MemoryController {
     private final Dram dram;
     private final XtsEngine engine;
     private MemoryController[] all = new MemoryController[0];
+    /** AMD SME: the C-bit of a line selects the platform key instead of a KeyID (null on MKTME). */
+    private dev.memcrypt.hw.sme.SmeState sme;
+    private long cMask;
 
     // speed-only: entry snapshot
     private KeyTable.Entry[] snap;
@@ -77,6 +80,23 @@ public final class MemoryController {
     /** The controllers that share DRAM (for posted-write and read-ahead coherence). */
     public void setPeers(List<MemoryController> peers) {
         this.all = peers.toArray(new MemoryController[0]);
+    }
+
+    /** Makes this an SME controller: the C-bit is stripped from the DRAM address and selects the SME key. */
+    public void setSme(dev.memcrypt.hw.sme.SmeState s) {
+        this.sme = s;
+        this.cMask = s == null ? 0 : s.cMask();
+    }
+
+    /** DRAM address of a full line address (KeyID bits and C-bit stripped). */
+    private long dramPa(long full) {
+        return full & ((1L << tme.keyIdShift()) - 1) & ~cMask;
+    }
+
+    /** The key for a full line address: the SME key by C-bit on SME, else by KeyID. */
+    private XtsKey keyOfFull(long full, long pa) {
+        if (sme != null) return sme.keyFor(full);
+        return keyFor((int) (full >>> tme.keyIdShift()), pa);
     }
 
     public int pkg() {
@@ -137,15 +157,13 @@ public final class MemoryController {
             lastMiss = line;
             return;
         }
-        int shift = tme.keyIdShift();
         long full = line << 6;
-        long pa = full & ((1L << shift) - 1);
-        int keyId = (int) (full >>> shift);
+        long pa = dramPa(full);
         boolean sequential = line == lastMiss + 1;
         lastMiss = line;
         int n = sequential ? (int) ((Dram.PAGE - (pa & (Dram.PAGE - 1))) / LINE) : 1;
         settleRange(pa, (long) n * LINE);
-        XtsKey key = keyFor(keyId, pa);
+        XtsKey key = keyOfFull(full, pa);
         if (n == 1) {
             dram.readInto(pa, dst, off, LINE);
             if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, 1);
@@ -168,11 +186,9 @@ public final class MemoryController {
     /** Write-back of the plaintext line {@code src[off..off+64)} at full line {@code line}. */
     public void writeBack(long line, byte[] src, int off) {
         writeBacks++;
-        int shift = tme.keyIdShift();
         long full = line << 6;
-        long pa = full & ((1L << shift) - 1);
-        int keyId = (int) (full >>> shift);
-        XtsKey key = keyFor(keyId, pa);
+        long pa = dramPa(full);
+        XtsKey key = keyOfFull(full, pa);
         for (MemoryController c : all) {
             if (c.raCount != 0) c.dropReadAhead(pa, LINE);
             // an older copy of this line posted by another package must reach DRAM first (posting order)
@@ -185,6 +201,98 @@ public final class MemoryController {
         }
         System.arraycopy(src, off, pw, pwCount * LINE, LINE);
         pwCount++;
+    }
+
+    /**
+     * Streaming fill of {@code n} consecutive full lines starting at {@code line} (same KeyID /
+     * C-bit) straight into {@code dst}, without allocating in any cache: what a run of
+     * {@link #fill} calls would return, in one {@code decryptLines} call. The caller guarantees no
+     * cache holds any of these full lines.
+     */
+    public void readRun(long line, byte[] dst, int off, int n) {
+        if (n <= 0) return;
+        fills += n;
+        long full = line << 6;
+        long pa = dramPa(full);
+        settleRange(pa, (long) n * LINE);
+        XtsKey key = keyOfFull(full, pa);
+        dram.readInto(pa, dst, off, n * LINE);
+        if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, n);
+        lastMiss = line + n - 1;
+    }
+
+    /**
+     * Streaming write of {@code n} whole lines (non-temporal / write-combining full-line stores):
+     * encrypted with the key in effect now and stored to DRAM directly. The caller has already
+     * invalidated every cached copy of these full lines; copies under other KeyIDs or the other
+     * C-bit alias are not touched (they are different lines).
+     */
+    public void writeRun(long line, byte[] src, int off, int n) {
+        if (n <= 0) return;
+        writeBacks += n;
+        long full = line << 6;
+        long pa = dramPa(full);
+        long len = (long) n * LINE;
+        settleRange(pa, len); // older posted data for these lines must not land after ours
+        for (MemoryController c : all) c.dropReadAhead(pa, len);
+        XtsKey key = keyOfFull(full, pa);
+        if (key == null) {
+            dram.writeFrom(pa, src, off, n * LINE);
+            return;
+        }
+        // encrypt straight into the DRAM pages, one page (64 lines) per engine call
+        long end = pa + len;
+        int o = off;
+        for (long a = pa; a < end; ) {
+            int po = (int) (a & (Dram.PAGE - 1));
+            int k = (int) Math.min((Dram.PAGE - po) / LINE, (end - a) / LINE);
+            engine.encryptLines(key, tme.salt(), a, src, o, dram.pageArray(a), po, k);
+            a += (long) k * LINE;
+            o += k * LINE;
+        }
+    }
+
+    // speed-only scratch for copyRun with two keys (never holds data between calls)
+    private final byte[] copyTmp = new byte[Dram.PAGE];
+    private static final byte[] ZERO_PAGE = new byte[Dram.PAGE];
+
+    /**
+     * Streaming copy of {@code n} whole lines (at most one page on each side) from full line
+     * {@code src} to full line {@code dst}, memory to memory: the same DRAM result as
+     * {@link #readRun} into a temporary followed by {@link #writeRun}, but without the detour
+     * (decrypt with the source's key, encrypt with the destination's, straight between DRAM
+     * pages). The caller guarantees no cache holds any of these full lines.
+     */
+    public void copyRun(long src, long dst, int n) {
+        if (n <= 0) return;
+        long len = (long) n * LINE;
+        long sFull = src << 6, dFull = dst << 6;
+        long sPa = dramPa(sFull), dPa = dramPa(dFull);
+        if ((sPa & (Dram.PAGE - 1)) + len > Dram.PAGE || (dPa & (Dram.PAGE - 1)) + len > Dram.PAGE) throw new IllegalArgumentException("copyRun crosses a page");
+        fills += n;
+        writeBacks += n;
+        settleRange(sPa, len);
+        settleRange(dPa, len);
+        for (MemoryController c : all) c.dropReadAhead(dPa, len);
+        XtsKey sk = keyOfFull(sFull, sPa), dk = keyOfFull(dFull, dPa);
+        byte[] sp = dram.pageArrayIfPresent(sPa);
+        int so = (int) (sPa & (Dram.PAGE - 1));
+        if (sp == null) {
+            sp = ZERO_PAGE;
+        }
+        byte[] dp = dram.pageArray(dPa);
+        int dOff = (int) (dPa & (Dram.PAGE - 1));
+        if (sk == null && dk == null) {
+            System.arraycopy(sp, so, dp, dOff, (int) len);
+        } else if (sk == null) {
+            engine.encryptLines(dk, tme.salt(), dPa, sp, so, dp, dOff, n);
+        } else if (dk == null) {
+            engine.decryptLines(sk, tme.salt(), sPa, sp, so, dp, dOff, n);
+        } else {
+            engine.decryptLines(sk, tme.salt(), sPa, sp, so, copyTmp, 0, n);
+            engine.encryptLines(dk, tme.salt(), dPa, copyTmp, 0, dp, dOff, n);
+        }
+        lastMiss = src + n - 1;
     }
 
     /** Encrypts and stores the posted write-backs. */
@@ -214,8 +322,7 @@ public final class MemoryController {
     /** Drops read-ahead data overlapping a DRAM range that is being written. */
     public void dropReadAhead(long pa, long len) {
         if (raCount == 0) return;
-        int shift = tme.keyIdShift();
-        long raPa = (raLine << 6) & ((1L << shift) - 1);
+        long raPa = dramPa(raLine << 6);
         if (pa < raPa + (long) raCount * LINE && raPa < pa + len) {
             raCount = 0;
             raLine = -1;

@@ -28,7 +28,7 @@ public final class Core {
     public static final int MAX_EXT_LEAF = 0x80000008;
     /** CPUID.1:EDX bits: FPU(0), TSC(4), MSR(5), CLFSH(19). */
     public static final int CPUID1_EDX = 1 | 1 << 4 | 1 << 5 | 1 << 19;
-    /** CPUID.1:ECX bit 31: running under a hypervisor (never on this bare-metal model). */
+    /** CPUID.1:ECX bit 31: running under a hypervisor (MachineConfig.hypervisor). */
     public static final int CPUID1_ECX_HYPERVISOR = 1 << 31;
 
     // ---- RFLAGS (SDM Vol. 1 §3.4.3)
@@ -196,10 +196,11 @@ public final class Core {
         MachineConfig c = machine.config();
         switch (leaf) {
             case 0:
+                if (c.sme()) return new CpuidResult(MAX_BASIC_LEAF, 0x68747541, 0x444d4163, 0x69746e65); // "AuthenticAMD"
                 return new CpuidResult(MAX_BASIC_LEAF, 0x756e6547, 0x6c65746e, 0x49656e69); // "GenuineIntel"
             case 1: {
                 int ebx = 8 << 8 | (Math.min(c.coresPerPackage(), 255) << 16) | (id & 0xff) << 24;
-                return new CpuidResult(0x000606a6, ebx, 0, CPUID1_EDX);
+                return new CpuidResult(0x000606a6, ebx, c.hypervisor() ? CPUID1_ECX_HYPERVISOR : 0, CPUID1_EDX);
             }
             case 7:
                 if (subleaf != 0) return CpuidResult.ZERO;
@@ -211,7 +212,9 @@ public final class Core {
                 if (!c.pconfig() || subleaf != 0) return CpuidResult.ZERO;
                 return new CpuidResult(CPUID1B_TYPE_TARGETS, PCONFIG_TARGET_MKTME, 0, 0);
             case 0x80000000:
-                return new CpuidResult(MAX_EXT_LEAF, 0, 0, 0);
+                return new CpuidResult(c.sme() ? dev.memcrypt.hw.sme.SmeCpuid.LEAF : MAX_EXT_LEAF, 0, 0, 0);
+            case dev.memcrypt.hw.sme.SmeCpuid.LEAF:
+                return dev.memcrypt.hw.sme.SmeCpuid.leaf(c);
             case 0x80000008:
                 return new CpuidResult(c.maxPhysAddr() | 48 << 8, 0, 0, 0);
             default:

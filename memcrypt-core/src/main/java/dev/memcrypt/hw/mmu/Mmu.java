@@ -25,6 +25,8 @@ import java.util.Arrays;
  * </ol>
  * An access that spans pages translates every page before touching memory, so a fault on the
  * second page leaves the first unmodified. CR0.WP = 1, EFER.NXE = 1, CR4.PGE = 0, no PCIDs.
+ * {@link #writeCr3} and {@link #invlpg} are the kernel's privileged operations; the model does not
+ * check CPL for them (a remote TLB shootdown is modelled as a direct INVLPG on the other core).
  *
  * <h2>TLB (speed-only state)</h2>
  * A direct-mapped array of 4 KiB translations (large pages are cached per 4 KiB piece). It caches
@@ -226,6 +228,102 @@ public final class Mmu {
             caches.write(cpu, pas[p], src, off, n);
             off += n;
             len -= n;
+        }
+    }
+
+    /**
+     * Translates [va, va+len) for a bulk access: physically contiguous runs as pairs (full PA,
+     * length) in {@code runs}; returns the number of runs. All pages are translated (and fault)
+     * before the caller moves any data. A large page is translated once (its TLB entry covers it).
+     */
+    private int translateRuns(long va, int len, Access a, long[][] runsOut) {
+        if (len < 0) throw new IllegalArgumentException("negative length " + len);
+        long[] runs = runsOut[0];
+        int n = 0;
+        long end = va + len;
+        while (va < end) {
+            long pa = translate(va, a);
+            int i = (int) (va >>> 12) & (TLB - 1);
+            long size = tlbVpn[i] == va >>> 12 ? 1L << tlbShift[i] : 4096;
+            int span = (int) Math.min(end - va, size - (va & (size - 1)));
+            m.checkFull(pa, span);
+            if (n > 0 && runs[2 * n - 2] + runs[2 * n - 1] == pa) {
+                runs[2 * n - 1] += span;
+            } else {
+                if (2 * n + 2 > runs.length) runsOut[0] = runs = Arrays.copyOf(runs, runs.length * 2);
+                runs[2 * n] = pa;
+                runs[2 * n + 1] = span;
+                n++;
+            }
+            va += span;
+        }
+        return n;
+    }
+
+    // speed-only scratch for translateRuns
+    private final long[][] runScratch = {new long[32]};
+    private final long[][] runScratch2 = {new long[32]};
+
+    /**
+     * Bulk copy (a fast-string {@code rep movsb} from {@code srcVa} to {@code dstVa}): translates
+     * every source page for reading and every destination page for writing before any data moves
+     * (a write-protected destination faults with nothing copied), then copies physically
+     * contiguous pieces with {@link CacheSystem#copyStream}. Same result as {@link #loadStream}
+     * into a buffer followed by {@link #storeStream}. Addresses and length must be 64-byte
+     * multiples.
+     */
+    public void copyStream(long srcVa, long dstVa, int len) {
+        int ns = translateRuns(srcVa, len, Access.READ, runScratch);
+        int nd = translateRuns(dstVa, len, Access.WRITE, runScratch2);
+        long[] s = runScratch[0], d = runScratch2[0];
+        int i = 0, j = 0;
+        long so = 0, dOff = 0;
+        while (i < ns && j < nd) {
+            long k = Math.min(s[2 * i + 1] - so, d[2 * j + 1] - dOff);
+            caches.copyStream(cpu, s[2 * i] + so, d[2 * j] + dOff, k);
+            so += k;
+            dOff += k;
+            if (so == s[2 * i + 1]) {
+                i++;
+                so = 0;
+            }
+            if (dOff == d[2 * j + 1]) {
+                j++;
+                dOff = 0;
+            }
+        }
+    }
+
+    /**
+     * Bulk load (a fast-string copy's loads, e.g. {@code rep movsb} of whole pages): translates
+     * every page first (faults before any data moves), then reads physically contiguous runs with
+     * {@link CacheSystem#readStream} (lines no cache holds are not allocated; batched decryption).
+     * Returns the same bytes as {@link #load}.
+     */
+    public void loadStream(long va, byte[] dst, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, dst.length);
+        int n = translateRuns(va, len, Access.READ, runScratch);
+        long[] runs = runScratch[0];
+        for (int r = 0; r < n; r++) {
+            int k = (int) runs[2 * r + 1];
+            caches.readStream(cpu, runs[2 * r], dst, off, k);
+            off += k;
+        }
+    }
+
+    /**
+     * Bulk store (a fast-string copy's stores): translates every page for writing first (a
+     * write-protected page faults before any data moves), then writes physically contiguous runs
+     * with {@link CacheSystem#writeStream} (streaming full-line stores, batched encryption).
+     */
+    public void storeStream(long va, byte[] src, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, src.length);
+        int n = translateRuns(va, len, Access.WRITE, runScratch);
+        long[] runs = runScratch[0];
+        for (int r = 0; r < n; r++) {
+            int k = (int) runs[2 * r + 1];
+            caches.writeStream(cpu, runs[2 * r], src, off, k);
+            off += k;
         }
     }
 

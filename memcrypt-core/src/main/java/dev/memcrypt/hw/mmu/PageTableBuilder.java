@@ -42,7 +42,7 @@ public final class PageTableBuilder {
         return tableKeyId;
     }
 
-    /** Maps the 4 KiB page at {@code va} to {@code pa} under {@code keyId} with {@code flags} (P is implied). */
+    /** Maps the 4 KiB page at {@code va} to {@code pa} under {@code keyId} with {@code flags} (P is implied). On SME {@code pa} may carry the C-bit. */
     public void map(long va, long pa, int keyId, long flags) {
         map(va, pa, keyId, flags, PAGE_4K);
     }
@@ -54,9 +54,9 @@ public final class PageTableBuilder {
         if ((va & (size - 1)) != 0 || (pa & (size - 1)) != 0) throw new IllegalArgumentException(String.format("va 0x%x / pa 0x%x not aligned to 0x%x", va, pa, size));
         if ((va << 16) >> 16 != va) throw new IllegalArgumentException(String.format("va 0x%x is not canonical", va));
         long full = m.fullPa(pa, keyId);
-        if (pa + size > m.physLimit()) throw new IllegalArgumentException(String.format("pa 0x%x+0x%x outside DRAM", pa, size));
+        if (m.paOf(full) + size > m.physLimit()) throw new IllegalArgumentException(String.format("pa 0x%x+0x%x outside DRAM", pa, size));
         long ea = entryAddress(va, leafLevel, true);
-        if ((flags & ~(0xfffL | Pte.XD)) != 0) throw new IllegalArgumentException(String.format("flags 0x%x have address bits", flags));
+        if ((flags & ~(0xfffL | Pte.XD | Pte.PKEY_MASK)) != 0) throw new IllegalArgumentException(String.format("flags 0x%x have address bits", flags));
         long leaf = Pte.entry(full, (flags | Pte.P) & ~Pte.PS) | (leafLevel > 1 ? Pte.PS : 0);
         m.pstore64(cpu, ea, tableKeyId, leaf);
     }

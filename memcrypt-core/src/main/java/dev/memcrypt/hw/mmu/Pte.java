@@ -29,10 +29,27 @@ public final class Pte {
     public static final long G = 1L << 8;
     /** bit 12 PAT in a large-page entry. */
     public static final long PAT_LARGE = 1L << 12;
+    /** bits 62:59 protection key of a leaf entry (SDM Vol. 3A §4.6.2; used when CR4.PKE = 1, which the model leaves off, so the walker ignores it). */
+    public static final int PKEY_SHIFT = 59;
+    public static final long PKEY_MASK = 0xfL << PKEY_SHIFT;
     /** bit 63 XD: execute-disable (EFER.NXE = 1 in the model). */
     public static final long XD = 1L << 63;
+    /**
+     * AMD SME C-bit (SPEC-FACTS §4; CPUID 0x8000001F EBX[5:0], 47 on the SME platform): an address
+     * bit of every entry and of CR3; set = the page (or next table) is encrypted with the SME key.
+     */
+    public static long cBit(int position) {
+        return 1L << position;
+    }
+
     /** CR3 bits 3 (PWT) and 4 (PCD); bits 11:0 otherwise ignored (no PCID). */
     public static final long CR3_FLAGS = PWT | PCD;
+
+    /** The protection-key field for {@code pkey} (0..15). */
+    public static long pkeyBits(int pkey) {
+        if (pkey < 0 || pkey > 15) throw new IllegalArgumentException("protection key " + pkey + " out of range 0..15");
+        return (long) pkey << PKEY_SHIFT;
+    }
 
     /** Address field, bits MAXPHYADDR-1:12 (KeyID bits included). */
     public static long addrMask(int maxPhys) {

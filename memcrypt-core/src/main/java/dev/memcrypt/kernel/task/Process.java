@@ -2,6 +2,8 @@ package dev.memcrypt.kernel.task;
 
 import dev.memcrypt.kernel.cred.Cred;
 import dev.memcrypt.kernel.keys.Key;
+import dev.memcrypt.kernel.mm.AddressSpace;
+import dev.memcrypt.kernel.mm.FdTable;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,17 +25,74 @@ public final class Process {
     private final AtomicInteger nextTid;
     private volatile Key processKeyring;
     private volatile Key sessionKeyring;
+    /** The parent (fork), or null for a process spawned from nothing. */
+    private final Process parent;
+    /** The address space (mm_struct); null until the memory manager gives it one, and after exit. */
+    private volatile AddressSpace mm;
+    /** Open files (memfd, tmpfs, pmem namespaces); owned by the memory manager. */
+    private volatile FdTable files;
+    private volatile boolean exited;
+    private volatile int exitCode;
 
-    private Process(int pid) {
+    private Process(int pid, Process parent) {
         this.pid = pid;
+        this.parent = parent;
         this.nextTid = new AtomicInteger(pid);
     }
 
     /** A new process with one thread running with {@code cred} and no keyrings yet. */
     public static Process spawn(Cred cred) {
-        Process p = new Process(NEXT_PID.getAndIncrement());
+        Process p = new Process(NEXT_PID.getAndIncrement(), null);
         p.newThread(cred);
         return p;
+    }
+
+    /**
+     * fork(): a new process whose one thread runs with {@code cred} (the forking thread's). Keyrings,
+     * address space and files are copied by their owners (key service, memory manager).
+     */
+    public static Process forkOf(Process parent, Cred cred) {
+        if (parent == null) throw new IllegalArgumentException("parent must not be null");
+        Process p = new Process(NEXT_PID.getAndIncrement(), parent);
+        p.newThread(cred);
+        return p;
+    }
+
+    public Process parent() {
+        return parent;
+    }
+
+    /** The address space, or null (none yet, or exited). */
+    public AddressSpace mm() {
+        return mm;
+    }
+
+    /** Memory manager only: installs (or with null drops) the address space. */
+    public void setMm(AddressSpace mm) {
+        this.mm = mm;
+    }
+
+    public FdTable files() {
+        return files;
+    }
+
+    /** Memory manager only: installs the open-file table. */
+    public void setFiles(FdTable f) {
+        this.files = f;
+    }
+
+    public boolean exited() {
+        return exited;
+    }
+
+    public int exitCode() {
+        return exitCode;
+    }
+
+    /** Marks the process dead (its owners have already released its resources). */
+    public void markExited(int code) {
+        exitCode = code;
+        exited = true;
     }
 
     public int pid() {

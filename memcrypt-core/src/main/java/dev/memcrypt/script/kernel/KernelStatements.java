@@ -76,11 +76,13 @@ public final class KernelStatements implements StatementProvider {
                         return Value.str(describe(cred));
                     };
                 }));
-        r.register(Statement.of("boot", "boot [WORD...]",
+        r.register(Statement.of("boot", "boot [WORD...] | boot mem_encrypt=on|off [kernel-size=N] [initrd-size=N] [sme_test=MODE]",
                 "boots the kernel on the machine with this command line (e.g. boot mktme_savekeys); without it the first kernel"
-                        + " statement boots with an empty one. Returns the boot messages", a -> {
+                        + " statement boots with an empty one. Returns the boot messages. With mem_encrypt=..., the SME boot path"
+                        + " (kernel and initrd encrypted in place; script.sme.SmeStatements) and its report", a -> {
                     Arg<List<String>> words = a.argv();
                     return s -> {
+                        if (dev.memcrypt.script.sme.SmeStatements.isSmeBoot(words.get(s))) return dev.memcrypt.script.sme.SmeStatements.boot(s, words.get(s));
                         ScriptKernel k = ScriptKernel.boot(s, String.join(" ", words.get(s)));
                         return Value.str(String.join("\n", k.kernel().dmesg()) + "\n");
                     };

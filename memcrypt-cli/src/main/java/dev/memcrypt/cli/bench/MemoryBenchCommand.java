@@ -1,0 +1,90 @@
+package dev.memcrypt.cli.bench;
+
+import dev.memcrypt.crypto.XtsEngine;
+import dev.memcrypt.hw.MemoryBench;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code memcrypt bench memory}: the memory system through the MMU and caches to DRAM
+ * ({@link MemoryBench} describes the workloads), with the engine's {@code xts-lines} measured in the
+ * same run so the ratio the project's target uses ({@code mem-stream >= 0.5 x xts-lines}) is printed.
+ */
+@Command(name = "memory", mixinStandardHelpOptions = true,
+        description = "Memory-system throughput: mem-stream (4 KiB pages stored then loaded under a user KeyID), mem-random-load (8-byte loads, warm TLB).")
+public final class MemoryBenchCommand implements Callable<Integer> {
+    @Mixin
+    BenchOptions opts;
+
+    @Option(names = "--workload", paramLabel = "NAME", split = ",",
+            description = "mem-stream, mem-random-load, mem-random-load-llc (default: mem-stream, mem-random-load).")
+    List<String> workloads;
+
+    @Option(names = "--footprint", description = "Also measure the heap a 1 TiB machine needs after 1 GiB was written (target < 1.3 GiB; takes a while).")
+    boolean footprint;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        opts.check();
+        List<String> ws = workloads == null ? List.of("mem-stream", "mem-random-load") : workloads;
+        List<MemoryBench.Workload> prepared = new ArrayList<>();
+        for (String w : ws) prepared.add(MemoryBench.workload(w)); // unknown names fail before anything runs
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<BenchResult> results = new ArrayList<>();
+        String engine = XtsEngine.best().name();
+        for (MemoryBench.Workload w : prepared) {
+            results.add(emit(Throughput.measure(w.name(), engine, w.metric(), w.unitsPerOp(), w.op(), opts, err), out));
+        }
+        BenchResult xts = emit(XtsBench.run(XtsEngine.best(), "xts-lines", opts, err), out);
+        results.add(xts);
+        if (footprint) {
+            err.println("bench: mem-footprint: 1 TiB machine, writing 1 GiB ...");
+            err.flush();
+            MemoryBench.Result f = MemoryBench.memFootprint(1L << 30);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", "mem-footprint");
+            m.put("heap_bytes", Math.round(f.value()));
+            m.put("touched_bytes", 1L << 30);
+            if (opts.json) out.println(BenchReport.json(m));
+            else out.printf(Locale.ROOT, "mem-footprint: %.2f GiB of heap for 1 GiB touched on a 1 TiB machine (target < 1.3 GiB)%n", f.value() / (1L << 30));
+        }
+        if (!opts.json) BenchReport.table(out, results);
+        for (BenchResult r : results) {
+            if (r.name().equals("mem-stream")) {
+                double ratio = r.perSecond() / xts.perSecond();
+                if (opts.json) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("name", "mem-stream/xts-lines");
+                    m.put("ratio", Math.round(ratio * 1000) / 1000.0);
+                    out.println(BenchReport.json(m));
+                } else {
+                    out.printf(Locale.ROOT, "mem-stream / xts-lines = %.2f (target >= 0.50)%n", ratio);
+                }
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    private BenchResult emit(BenchResult r, PrintWriter out) {
+        if (opts.json) {
+            out.println(BenchReport.json(r));
+            out.flush();
+        }
+        return r;
+    }
+}
