@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             RunCommand.class,
             KeyctlCommand.class,
+            KlCommand.class,
             LabCommand.class,
             CommandLine.HelpCommand.class,
         })

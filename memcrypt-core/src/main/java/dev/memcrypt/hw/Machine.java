@@ -11,6 +11,8 @@ import dev.memcrypt.hw.cpu.CpuPackage;
 import dev.memcrypt.hw.cpu.GeneralProtectionFault;
 import dev.memcrypt.hw.cpu.Msr;
 import dev.memcrypt.hw.cpu.TmeMsrs;
+import dev.memcrypt.hw.keylocker.KeyLockerMsrs;
+import dev.memcrypt.hw.keylocker.KeyLockerPlatform;
 import dev.memcrypt.hw.memory.Dram;
 import dev.memcrypt.hw.sme.SmeMsrs;
 import dev.memcrypt.hw.sme.SmeState;
@@ -61,6 +63,8 @@ public final class Machine {
     private final CacheSystem caches;
     private final Map<Integer, Msr> msrs = new HashMap<>();
     private Entropy entropy;
+    private final KeyLockerPlatform keyLockerPlatform = new KeyLockerPlatform();
+    private boolean[] suspendedOnline; // non-null while in S3
     /** AMD SME variant (null on an MKTME machine); {@link #cMask} is its C-bit, 0 without SME. */
     private final SmeState sme;
     private final long cMask;
@@ -112,6 +116,7 @@ public final class Machine {
             }
         });
         for (Msr m : TmeMsrs.all()) registerMsr(m);
+        if (config.keyLocker()) for (Msr m : KeyLockerMsrs.all()) registerMsr(m);
         if (config.sme()) {
             byte[] k = new byte[32];
             dev.memcrypt.crypto.XtsKey key = entropy.fill(k) ? dev.memcrypt.crypto.XtsKey.of(k) : null;
@@ -240,6 +245,11 @@ public final class Machine {
 
     public Mmu mmu(int cpu) {
         return core(cpu).mmu();
+    }
+
+    /** The platform-scoped Key Locker IWKey backup storage (survives core power loss and S3). */
+    public KeyLockerPlatform keyLockerPlatform() {
+        return keyLockerPlatform;
     }
 
     public Entropy entropy() {
@@ -428,9 +438,55 @@ public final class Machine {
     /** Brings a core online (INIT state: CPL 0, paging off). Its package powers on with an empty key table if it was off. */
     public void cpuOnline(int cpu) {
         Core c = core(cpu);
+        if (suspended()) throw new IllegalArgumentException("machine is suspended (S3)");
         if (c.online()) throw new IllegalArgumentException("cpu " + cpu + " is already online");
         c.pkg().setPowered(true);
         c.setOnline(true);
+    }
+
+    // ------------------------------------------------------------------ S3
+
+    /** Whether the machine is suspended to RAM. */
+    public boolean suspended() {
+        return suspendedOnline != null;
+    }
+
+    /**
+     * S3 suspend-to-RAM: caches are written back (the OS's WBINVD before entering S3), then every
+     * package and core loses power: key tables, registers, CR4 and every core's IWKey are lost.
+     * DRAM (self-refresh), the TME state and key (saved for standby, model choice) and the Key
+     * Locker platform backup survive. Accesses while suspended are refused (cores offline).
+     */
+    public void suspendToRam() {
+        if (suspended()) throw new IllegalArgumentException("already suspended");
+        wbinvdAll();
+        for (MemoryController mc : mcs) mc.settleAll();
+        suspendedOnline = new boolean[cores.length];
+        for (Core c : cores) {
+            suspendedOnline[c.id()] = c.online();
+            if (c.online()) caches.flushL1(c.id());
+            c.setOnline(false);
+        }
+        for (CpuPackage p : pkgs) {
+            if (p.powered()) caches.wbinvd(p.id());
+        }
+        for (MemoryController mc : mcs) mc.settleAll();
+        for (CpuPackage p : pkgs) {
+            p.keyTable().powerLoss();
+            p.setPowered(false);
+        }
+    }
+
+    /** Resume from S3: the cores that were online come back in their INIT state (IWKey all zero, CR4 = 0). */
+    public void resumeFromRam() {
+        if (!suspended()) throw new IllegalArgumentException("not suspended");
+        boolean[] was = suspendedOnline;
+        suspendedOnline = null;
+        for (Core c : cores) {
+            if (!was[c.id()]) continue;
+            c.pkg().setPowered(true);
+            c.setOnline(true);
+        }
     }
 
     // ------------------------------------------------------------------ invariants

@@ -31,6 +31,7 @@ final class MachineStatements {
 
     static {
         for (Msr m : TmeMsrs.all()) MSR_NAMES.put(m.name(), (long) m.address());
+        for (Msr m : dev.memcrypt.hw.keylocker.KeyLockerMsrs.all()) MSR_NAMES.put(m.name(), (long) m.address());
     }
 
     static long msr(Value v) {

@@ -5,6 +5,7 @@ import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.MachineConfig;
 import dev.memcrypt.hw.controller.KeyTable;
 import dev.memcrypt.hw.controller.TmeState;
+import dev.memcrypt.hw.keylocker.KeyLockerUnit;
 import dev.memcrypt.hw.mmu.Mmu;
 import java.util.Arrays;
 
@@ -30,6 +31,19 @@ public final class Core {
     /** CPUID.1:ECX bit 31: running under a hypervisor (MachineConfig.hypervisor). */
     public static final int CPUID1_ECX_HYPERVISOR = 1 << 31;
 
+    // ---- RFLAGS (SDM Vol. 1 §3.4.3)
+    public static final long RFLAGS_CF = 1L, RFLAGS_PF = 1L << 2, RFLAGS_AF = 1L << 4, RFLAGS_ZF = 1L << 6, RFLAGS_SF = 1L << 7, RFLAGS_OF = 1L << 11;
+    /** OF, SF, ZF, AF, PF, CF: the status flags Key Locker and PCONFIG define. */
+    public static final long RFLAGS_STATUS = RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF;
+
+    // ---- CR4 (SDM Vol. 3A §2.5)
+    /** CR4.VMXE (bit 13). */
+    public static final long CR4_VMXE = 1L << 13;
+    /** CR4.KL (bit 19): Key Locker enabled (SPEC-FACTS §3). */
+    public static final long CR4_KL = 1L << 19;
+    /** CR4 bits the model treats as reserved: 15 and 26..63 (MOV to CR4 #GP). */
+    public static final long CR4_RESERVED = 1L << 15 | -(1L << 26);
+
     private final Machine machine;
     private final int id;
     private final CpuPackage pkg;
@@ -38,12 +52,17 @@ public final class Core {
     private boolean online = true;
     private boolean paging;
     private long rflags = 0x2;
+    private long cr4;
+    private final XmmFile xmm = new XmmFile();
+    private final KeyLockerUnit keyLocker;
+    private VmxNonRoot vmx; // null = VMX root operation (or VMX off)
 
     public Core(Machine machine, int id, CpuPackage pkg) {
         this.machine = machine;
         this.id = id;
         this.pkg = pkg;
         this.mmu = new Mmu(machine, this);
+        this.keyLocker = new KeyLockerUnit(this);
     }
 
     public Machine machine() {
@@ -83,7 +102,18 @@ public final class Core {
             cpl = 0;
             paging = false;
             mmu.reset();
+        } else {
+            powerLoss();
         }
+    }
+
+    /** What a core loses when it powers off (hotplug, S3): registers, CR4, IWKey. */
+    public void powerLoss() {
+        xmm.clear();
+        cr4 = 0;
+        rflags = 0x2;
+        vmx = null;
+        keyLocker.powerLoss();
     }
 
     /** CR0.PG: whether PCONFIG's RBX is a linear address (translated by the MMU) or physical. */
@@ -99,9 +129,70 @@ public final class Core {
         return rflags;
     }
 
+    /** Sets RFLAGS (POPF; instruction implementations set their status flags through this). Bit 1 always reads 1. */
+    public void setRflags(long v) {
+        rflags = v | 0x2;
+    }
+
+    /** RFLAGS.ZF. */
+    public boolean zf() {
+        return (rflags & RFLAGS_ZF) != 0;
+    }
+
+    /** Clears OF, SF, AF, PF, CF and sets ZF as given (Key Locker's flag rule). */
+    public void setStatusFlags(boolean zf) {
+        rflags = (rflags & ~RFLAGS_STATUS) | (zf ? RFLAGS_ZF : 0);
+    }
+
+    /** XMM0..XMM15. */
+    public XmmFile xmm() {
+        return xmm;
+    }
+
+    public long cr4() {
+        return cr4;
+    }
+
+    /**
+     * MOV to CR4: #GP at CPL > 0, for reserved bits, or for CR4.KL when Key Locker is not
+     * enumerated (CPUID.7.0:ECX[23] = 0). In VMX non-root operation a change of a bit owned by the
+     * hypervisor (CR4 guest/host mask) exits with reason 28.
+     */
+    public void writeCr4(long v) {
+        if (cpl > 0) throw new GeneralProtectionFault("MOV to CR4 at CPL " + cpl);
+        if ((v & CR4_RESERVED) != 0) throw new GeneralProtectionFault(String.format("MOV to CR4 with reserved bits 0x%x", v & CR4_RESERVED));
+        if ((v & CR4_KL) != 0 && !machine.config().keyLocker()) throw new GeneralProtectionFault("CR4.KL set but Key Locker is not enumerated");
+        if (vmx != null && ((v ^ cr4) & vmx.cr4Exits()) != 0) throw new VmExit(VmExit.CR_ACCESS, v, "MOV to CR4");
+        cr4 = v;
+    }
+
+    /** The core's Key Locker unit: IWKey and the Key Locker instructions (dev.memcrypt.hw.keylocker). */
+    public KeyLockerUnit keyLocker() {
+        return keyLocker;
+    }
+
+    // ------------------------------------------------------------------ VMX
+
+    /** The non-root controls in force, or null in VMX root operation. */
+    public VmxNonRoot vmx() {
+        return vmx;
+    }
+
+    /** VM entry: the core runs guest code under {@code controls} until {@link #vmExitToRoot}. */
+    public void vmEnter(VmxNonRoot controls) {
+        if (controls == null) throw new IllegalArgumentException("VM entry needs controls");
+        vmx = controls;
+    }
+
+    /** Back to VMX root operation (after a VM exit). */
+    public void vmExitToRoot() {
+        vmx = null;
+    }
+
     // ------------------------------------------------------------------ CPUID
 
     public CpuidResult cpuid(int leaf, int subleaf) {
+        if (vmx != null) throw new VmExit(VmExit.CPUID, leaf, "CPUID");
         MachineConfig c = machine.config();
         switch (leaf) {
             case 0:
@@ -113,7 +204,10 @@ public final class Core {
             }
             case 7:
                 if (subleaf != 0) return CpuidResult.ZERO;
-                return new CpuidResult(0, 0, c.tme() ? CPUID7_ECX_TME : 0, c.pconfig() ? CPUID7_EDX_PCONFIG : 0);
+                return new CpuidResult(0, 0, (c.tme() ? CPUID7_ECX_TME : 0) | (c.keyLocker() ? KeyLockerUnit.CPUID7_ECX_KL : 0),
+                        c.pconfig() ? CPUID7_EDX_PCONFIG : 0);
+            case KeyLockerUnit.CPUID_LEAF:
+                return subleaf == 0 ? keyLocker.cpuid19() : CpuidResult.ZERO;
             case 0x1b:
                 if (!c.pconfig() || subleaf != 0) return CpuidResult.ZERO;
                 return new CpuidResult(CPUID1B_TYPE_TARGETS, PCONFIG_TARGET_MKTME, 0, 0);
@@ -132,11 +226,13 @@ public final class Core {
 
     public long rdmsr(long msr) {
         if (cpl > 0) throw new GeneralProtectionFault("RDMSR at CPL " + cpl);
+        if (vmx != null && vmx.rdmsrExits().test(msr)) throw new VmExit(VmExit.RDMSR, msr, String.format("RDMSR 0x%x", msr));
         return machine.msr(msr).read(this);
     }
 
     public void wrmsr(long msr, long value) {
         if (cpl > 0) throw new GeneralProtectionFault("WRMSR at CPL " + cpl);
+        if (vmx != null && vmx.wrmsrExits().test(msr)) throw new VmExit(VmExit.WRMSR, msr, String.format("WRMSR 0x%x", msr));
         machine.msr(msr).write(this, value);
     }
 

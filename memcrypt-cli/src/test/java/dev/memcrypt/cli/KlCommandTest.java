@@ -1,0 +1,139 @@
+package dev.memcrypt.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import javax.crypto.Cipher;
+import javax.crypto.spec.SecretKeySpec;
+import java.util.HexFormat;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code memcrypt kl}: encodekey, aesenc/aesdec (also --wide), refusals and bad arguments. */
+class KlCommandTest {
+    record Out(int exit, String out, String err) {}
+
+    static Out memcrypt(String... args) {
+        CommandLine cl = Main.commandLine();
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        cl.setOut(new PrintWriter(o, true));
+        cl.setErr(new PrintWriter(e, true));
+        int exit = cl.execute(args);
+        return new Out(exit, o.toString(), e.toString());
+    }
+
+    static final String Z32 = "00".repeat(16), Z64 = "00".repeat(32);
+    static final String IK = "000102030405060708090a0b0c0d0e0f";
+    static final String EK = "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f";
+    static final String K128 = "000102030405060708090a0b0c0d0e0f";
+    static final String K256 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    static final String PT = "00112233445566778899aabbccddeeff";
+
+    static String encode(String key, String... extra) {
+        String[] base = {"kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK, "--key", key};
+        String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        Out r = memcrypt(all);
+        assertEquals(0, r.exit(), r.err());
+        return r.out().strip();
+    }
+
+    static Out aes(String op, String handle, String block, String... extra) {
+        String[] base = {"kl", op, "--integrity-key", IK, "--encryption-key", EK, "--handle", handle};
+        String[] all = java.util.Arrays.copyOf(base, base.length + extra.length + 1);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        all[all.length - 1] = block;
+        return memcrypt(all);
+    }
+
+    @Test
+    void encodekeyReproducesTheSpecZeroVector() {
+        Out r = memcrypt("kl", "encodekey", "--integrity-key", Z32, "--encryption-key", Z64, "--key", Z32);
+        assertEquals(0, r.exit());
+        assertEquals(Z32 + "dc95c078a2408989ad48a21492842087" + "08c374848c228233c2b34f332bd2e9d3" + "\n", r.out());
+        assertEquals("", r.err());
+    }
+
+    @Test
+    void encodekeyRestrictionsLandInTheAad() {
+        String h = encode(K128, "--restrictions", "5");
+        assertEquals(96, h.length());
+        assertTrue(h.startsWith("05000000"));
+        String h256 = encode(K256, "--restrictions", "0x2");
+        assertEquals(128, h256.length());
+        assertTrue(h256.startsWith("02000001"));
+    }
+
+    @Test
+    void aesencAndAesdecEqualFips197() {
+        String h = encode(K128);
+        Out r = aes("aesenc", h, PT);
+        assertEquals("69c4e0d86a7b0430d8cdb78070b4c55a\n", r.out());
+        assertEquals(PT + "\n", aes("aesdec", h, "69c4e0d86a7b0430d8cdb78070b4c55a").out());
+        String h256 = encode(K256);
+        assertEquals("8ea2b7ca516745bfeafc49904b496089\n", aes("aesenc", h256, PT).out());
+        assertEquals(PT + "\n", aes("aesdec", h256, "8ea2b7ca516745bfeafc49904b496089").out());
+    }
+
+    @Test
+    void wideProcessesEightBlocks() throws Exception {
+        String h = encode(K256);
+        String data = PT.repeat(4) + "ff".repeat(64);
+        Out r = aes("aesenc", h, data, "--wide");
+        assertEquals(0, r.exit(), r.err());
+        Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
+        c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(HexFormat.of().parseHex(K256), "AES"));
+        assertEquals(HexFormat.of().formatHex(c.doFinal(HexFormat.of().parseHex(data))) + "\n", r.out());
+        assertEquals(data + "\n", aes("aesdec", h, r.out().strip(), "--wide").out());
+    }
+
+    @Test
+    void refusedHandlePrintsZf1() {
+        String h = encode(K128, "--restrictions", "1");
+        assertEquals("ZF=1\n", aes("aesenc", h, PT, "--cpl", "3").out());
+        assertEquals("69c4e0d86a7b0430d8cdb78070b4c55a\n", aes("aesenc", h, PT, "--cpl", "0").out());
+        String noDec = encode(K128, "--restrictions", "4");
+        assertEquals("ZF=1\n", aes("aesdec", noDec, PT).out());
+        char[] t = encode(K128).toCharArray();
+        t[40] = t[40] == '0' ? '1' : '0'; // flip a tag bit
+        Out r = aes("aesenc", new String(t), PT);
+        assertEquals(0, r.exit());
+        assertEquals("ZF=1\n", r.out());
+    }
+
+    @Test
+    void handleUnderAnotherIwKeyIsRefused() {
+        String h = encode(K128);
+        Out r = memcrypt("kl", "aesenc", "--integrity-key", Z32, "--encryption-key", EK, "--handle", h, PT);
+        assertEquals("ZF=1\n", r.out());
+    }
+
+    static void bad(String... args) {
+        Out r = memcrypt(args);
+        assertEquals(2, r.exit(), r.out() + r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one-line error: " + r.err());
+        assertTrue(r.err().startsWith("memcrypt: "), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void badArgumentsExit2WithOneLine() {
+        bad("kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK); // missing --key
+        bad("kl", "encodekey", "--integrity-key", IK + "00", "--encryption-key", EK, "--key", K128);
+        bad("kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK.substring(2), "--key", K128);
+        bad("kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK, "--key", "0011");
+        bad("kl", "encodekey", "--integrity-key", "zz" + IK.substring(2), "--encryption-key", EK, "--key", K128);
+        bad("kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK, "--key", K128, "--restrictions", "8");
+        bad("kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK, "--key", K128, "--restrictions", "x");
+        bad("kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK, "--key", K128, "--bogus");
+        String h = encode(K128);
+        bad("kl", "aesenc", "--integrity-key", IK, "--encryption-key", EK, "--handle", h.substring(2), PT);
+        bad("kl", "aesenc", "--integrity-key", IK, "--encryption-key", EK, "--handle", h, PT + "00");
+        bad("kl", "aesenc", "--integrity-key", IK, "--encryption-key", EK, "--handle", h, "--wide", PT);
+        bad("kl", "aesdec", "--integrity-key", IK, "--encryption-key", EK, "--handle", h, "--cpl", "4", PT);
+        bad("kl", "aesdec", "--integrity-key", IK, "--encryption-key", EK, "--handle", h); // missing block
+        bad("kl", "aesenc", "--encryption-key", EK, "--handle", h, PT); // missing --integrity-key
+    }
+}

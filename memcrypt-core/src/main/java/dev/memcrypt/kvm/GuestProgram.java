@@ -1,0 +1,7 @@
+package dev.memcrypt.kvm;
+
+/** Guest code: runs on a vCPU through the instructions {@link GuestCpu} offers. */
+@FunctionalInterface
+public interface GuestProgram {
+    void run(GuestCpu cpu);
+}
