@@ -33,6 +33,48 @@ class BenchCommandTest {
     }
 
     @Test
+    void benchMemoryJsonHasEachWorkloadAndTheRatio() throws Exception {
+        Cli.Run r = Cli.run("bench", "memory", "--json", "--seconds", "0.05", "--warmup", "0");
+        assertEquals(0, r.exit(), r.err());
+        ObjectMapper m = new ObjectMapper();
+        java.util.Map<String, JsonNode> byName = new java.util.HashMap<>();
+        for (String line : r.out().strip().split("\\R")) {
+            JsonNode n = m.readTree(line);
+            byName.put(n.get("name").asText(), n);
+        }
+        assertTrue(byName.get("mem-stream").get("bytes_per_second").asLong() > 0, r.out());
+        assertTrue(byName.get("mem-random-load").get("ops_per_second").asLong() > 0, r.out());
+        assertTrue(byName.get("xts-lines").get("bytes_per_second").asLong() > 0, r.out());
+        assertTrue(byName.get("mem-stream/xts-lines").get("ratio").asDouble() > 0, r.out());
+    }
+
+    @Test
+    void benchKlJsonReportsSlowdownsAndTheVcpuSwitch() throws Exception {
+        Cli.Run r = Cli.run("bench", "kl", "--json", "--seconds", "0.01");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("\"name\":\"aes-kl-xts/xts-engine\""), r.out());
+        assertTrue(r.out().contains("\"name\":\"vcpu-switch-iwkey-reload\""), r.out());
+        for (String line : r.out().strip().split("\\R")) new ObjectMapper().readTree(line);
+    }
+
+    @Test
+    void benchSmeReportsTheRatio() {
+        Cli.Run r = Cli.run("bench", "sme", "--kernel-size", "1M", "--initrd-size", "512K", "--reps", "1");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("ratio"), r.out());
+    }
+
+    @Test
+    void badBenchAreaInputExitsTwo() {
+        assertEquals(2, Cli.run("bench", "memory", "--workload", "mem-nope", "--seconds", "0.01").exit());
+        assertEquals(2, Cli.run("bench", "mm", "--touch", "1").exit());
+        assertEquals(2, Cli.run("bench", "mm", "--iterations", "5").exit());
+        assertEquals(2, Cli.run("bench", "sme", "--reps", "0").exit());
+        assertEquals(2, Cli.run("bench", "sme", "--kernel-size", "lots").exit());
+        assertEquals(2, Cli.run("bench", "kl", "--seconds", "-1").exit());
+    }
+
+    @Test
     void badBenchInputExitsTwo() {
         assertEquals(2, Cli.run("bench", "xts", "--seconds", "0").exit());
         assertEquals(2, Cli.run("bench", "xts", "--workload", "xts-8k", "--seconds", "0.01").exit());

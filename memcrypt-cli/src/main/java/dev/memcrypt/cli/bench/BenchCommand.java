@@ -12,7 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure throughput on this machine. Human table by default, --json for one JSON object per line.",
-        subcommands = {XtsBench.class, MemoryBenchCommand.class, MmBenchCommand.class, SmeBenchCommand.class})
+        subcommands = {XtsBench.class, MemoryBenchCommand.class, MmBenchCommand.class, SmeBenchCommand.class, KlBenchCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
