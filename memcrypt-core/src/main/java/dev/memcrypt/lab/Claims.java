@@ -6,7 +6,8 @@ import static dev.memcrypt.lab.Verdict.HOLDS;
 /**
  * The threat-model claims of seed 001 (the MKTME API RFC v2 review thread, Dec. 2018) that the
  * experiments test, quoted verbatim with author, date and message number ("#N" as the archive
- * numbers the replies). {@code threadSays} is where the thread itself ended up.
+ * numbers the replies), and one from seed 003 (the encrypt_mprotect() RFC 45/62 review, June 2019).
+ * {@code threadSays} is where the thread itself ended up.
  */
 public final class Claims {
     private Claims() {}
@@ -64,6 +65,25 @@ public final class Claims {
             "So, before PCONFIG can happen, we just need to make sure that all the VMAs are gone, all the pages are freed, and"
                     + " all dirty cachelines have been clflushed.", HOLDS);
 
+    // ---------------------------------------------------------------- the kernel's direct map
+    public static final Claim LUTO_DIRECT_MAP_WRONG_DATA = new Claim("luto-direct-map-wrong-data", "Andy Lutomirski", "Dec. 4, 2018", SEED + 3,
+            "it looks like it may have serious cache-coherency issues and like swapping the pages might corrupt them, both because there are"
+                    + " no flushes and because the direct-map alias looks like it will use the default key and therefore appear to contain the wrong data.", HOLDS);
+    public static final Claim DAVE_DIRECT_MAP_PER_KEYID = new Claim("dave-direct-map-per-keyid", "Dave Hansen", "Dec. 5, 2018", SEED + 9,
+            "contains a direct map per keyid.  When you do phys_to_virt() and friends, you get the correct, decrypted view direct map which is"
+                    + " appropriate for the physical page.  And, yes, this has very consequential security implications.", HOLDS);
+    public static final Claim LUTO_RW_ALIASES = new Claim("luto-rw-aliases", "Andy Lutomirski", "Dec. 4, 2018", SEED + 3,
+            "Unless I missed something, you're not doing anything about the direct map, which means that you have RW aliases of the same"
+                    + " memory with different keys.", HOLDS);
+    public static final Claim LUTO_DIRECT_MAP_FIX = new Claim("luto-direct-map-fix", "Andy Lutomirski", "Dec. 4, 2018", SEED + 3,
+            "For use case #2, this probably means that you need to either get rid of the direct map and make get_user_pages() fail, or you"
+                    + " need to change the key on the direct map as well, probably using the pageattr.c code.", HOLDS);
+    public static final Claim DAVE_XPO = new Claim("dave-xpo", "Dave Hansen", "Dec. 5, 2018", SEED + 9,
+            "The XPO approach is \"fun\", and would certainly be a way to keep the direct map from being exploited to get access to"
+                    + " plain-text mappings of ciphertext.", HOLDS);
+    public static final Claim LUTO_DAX_COHERENCE = new Claim("luto-dax-coherence", "Andy Lutomirski", "Jun 17, 2019", "seed 003",
+            "If we try to do MKTME behind the DAX driver's back, aren't we going to end up with cache coherence problems?", HOLDS);
+
     // ---------------------------------------------------------------- caches
     public static final Claim KAI_CACHE_CLEAR = new Claim("kai-cache-clear", "Huang, Kai", "Dec. 12, 2018", SEED + 37,
             "Right. MKTME doesn't prevent cache based attack. Data in cache is in clear.", HOLDS);
@@ -89,6 +109,9 @@ public final class Claims {
     public static final Claim ERIC_CROSS_VM_REPLAY = new Claim("eric-cross-vm-replay", "Eric Rannaud", "Dec. 7, 2018", SEED + 26,
             "Note 1: Actually, even if with MKTME you cannot disable encryption but *if* Eve knows its own key, Eve can always"
                     + " write a preimage P that the CPU encrypts to E for VM_Alice to read back and decrypt: P = mktme_decrypt(VM_Eve_key, hwaddr, E)", HOLDS);
+    public static final Claim DAVE_CLUSTER = new Claim("dave-cluster", "Dave Hansen", "Dec. 5, 2018", SEED + 9,
+            "It is handy, for one, to let you \"cluster\" key usage.  If you have 5 Pepsi VMs and 5 Coke VMs, each Pepsi one using the same key"
+                    + " and each Coke one using the same key, you can boil it down to only 2 hardware keyid slots that get used, and do this transparently.", HOLDS);
     public static final Claim ERIC_TME_NO_REPLAY = new Claim("eric-tme-no-replay", "Eric Rannaud", "Dec. 7, 2018", SEED + 26,
             "For TME, this doesn't work as you cannot partially disable encryption, so if Eve tries to write the stolen encrypted"
                     + " bits E, even in the \"right place\", they get encrypted again to tme_encrypt(hwaddr, E).", HOLDS);

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The experiments, in the order the CLI runs them. Each tests claims from the seed 001 thread
+ * The experiments, in the order the CLI runs them. Each tests claims from the seed 001 thread (one from seed 003)
  * (docs/ARCHITECTURE.md, "Lab", maps them).
  */
 public final class Lab {
@@ -12,7 +12,7 @@ public final class Lab {
 
     /** Every experiment, in running order. */
     public static List<Experiment> all() {
-        return List.of(new ColdBoot(), new Replay(), new Relocation(), new AliasWithoutFlush(), new PlaintextInCaches(), new CompromisedHypervisor());
+        return List.of(new ColdBoot(), new Replay(), new Relocation(), new AliasWithoutFlush(), new KernelDirectMap(), new PlaintextInCaches(), new CompromisedHypervisor());
     }
 
     /** Experiment names in running order. */

@@ -32,6 +32,43 @@ final class Pictures {
         return sb.toString();
     }
 
+    /**
+     * The legend of a line map ({@link #lineRow}), used the same way by every experiment that
+     * shows DRAM per line: what DRAM holds, judged together with what the line's owner reads.
+     */
+    static final String LINE_LEGEND = "legend: one character per 64-byte line -- P plaintext in DRAM, C ciphertext in DRAM"
+            + " (its owner reads its data), . never written (owner reads zeros), ! stale/corrupted (owner reads wrong bytes)";
+
+    /**
+     * One line of a page (or any range) as a map character.
+     *
+     * @param dram     the raw DRAM bytes of the line
+     * @param owner    what the line's owner reads through its KeyID (null: not looked at, judged from DRAM alone)
+     * @param expected what the owner wrote there (null or zeros: never written)
+     */
+    static char lineCell(byte[] dram, byte[] owner, byte[] expected) {
+        boolean written = expected != null && !isZero(expected);
+        if (owner != null && !java.util.Arrays.equals(owner, expected == null ? new byte[owner.length] : expected)) return '!';
+        if (!written) return '.';
+        if (Rig.indexOf(dram, expected) >= 0 || classify(dram, null) == 'P') return 'P';
+        return 'C';
+    }
+
+    /** A labelled row of {@link #lineCell} characters, one per 64-byte line; {@code owner} and {@code expected} may be null. */
+    static String lineRow(String label, byte[] dram, byte[] owner, byte[] expected) {
+        StringBuilder sb = new StringBuilder(String.format("%-40s ", label));
+        for (int i = 0; i + 64 <= dram.length; i += 64) {
+            sb.append(lineCell(java.util.Arrays.copyOfRange(dram, i, i + 64), owner == null ? null : java.util.Arrays.copyOfRange(owner, i, i + 64),
+                    expected == null ? null : java.util.Arrays.copyOfRange(expected, i, i + 64)));
+        }
+        return sb.toString();
+    }
+
+    static boolean isZero(byte[] b) {
+        for (byte x : b) if (x != 0) return false;
+        return true;
+    }
+
     /** Two byte arrays side by side, 16 bytes a row: hex and ASCII of each. */
     static List<String> sideBySide(String leftTitle, byte[] left, String rightTitle, byte[] right) {
         List<String> out = new ArrayList<>();

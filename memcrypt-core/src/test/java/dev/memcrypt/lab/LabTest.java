@@ -49,8 +49,8 @@ class LabTest {
     }
 
     @Test
-    void sixExperimentsInRunningOrderWithDistinctClaimIds() {
-        assertEquals(List.of("cold-boot", "replay", "relocation", "alias-without-flush", "plaintext-in-caches", "compromised-hypervisor"), Lab.names());
+    void sevenExperimentsInRunningOrderWithDistinctClaimIds() {
+        assertEquals(List.of("cold-boot", "replay", "relocation", "alias-without-flush", "kernel-direct-map", "plaintext-in-caches", "compromised-hypervisor"), Lab.names());
         List<String> ids = new ArrayList<>();
         for (Experiment e : Lab.all()) for (Claim c : e.claims()) ids.add(c.id());
         assertEquals(ids.size(), ids.stream().distinct().count(), ids.toString());
