@@ -123,6 +123,68 @@ class LabTest {
     }
 
     @Test
+    void kernelDirectMapAliasReadsWrongAndAliasWriteCorruptsOnWriteBack() {
+        Result r = result("kernel-direct-map");
+        for (Claim c : new KernelDirectMap().claims()) assertEquals(Verdict.HOLDS, r.finding(c.id()).verdict(), c.id());
+        assertEquals("seed 003", r.finding("luto-dax-coherence").claim().source());
+        String text = r.toText();
+        assertTrue(text.contains("lines changed: 1 of 64; no fault"), text);
+        assertTrue(text.contains("stray write via KeyID-0 direct map: #PF"), text);
+        assertTrue(text.contains("exploit read via KeyID-1 direct map: #PF"), text);
+        String map = String.join("\n", r.picture());
+        String written = "C".repeat(KernelDirectMap.LINES_WRITTEN) + ".".repeat(64 - KernelDirectMap.LINES_WRITTEN);
+        assertTrue(map.contains("user wrote, written back                 " + written), map);
+        assertTrue(map.contains("what the KeyID-0 direct map reads        " + "!".repeat(64)), map);
+        assertTrue(map.contains("stray KeyID-0 write, still cached        " + written), map);
+        assertTrue(map.contains("after the KeyID-0 line is written back   !" + written.substring(1)), map);
+        assertTrue(map.contains("KeyID-0 write + immediate CLFLUSH        !" + written.substring(1)), map);
+        assertTrue(map.contains("kernel writes via KeyID-N map (fix 1)    " + written), map);
+        assertTrue(map.contains("page out of the direct map (fix 2)       " + written), map);
+        assertTrue(map.contains(Pictures.LINE_LEGEND), map);
+    }
+
+    @Test
+    void hypervisorOnKvmClusterSharesPlaintextOtherKeyIdsGarbage() {
+        Result r = result("compromised-hypervisor");
+        assertEquals(Verdict.HOLDS, r.finding("dave-cluster").verdict());
+        String text = r.toText();
+        assertTrue(text.contains("10 VMs use 2 hardware KeyIDs"), text);
+        String map = String.join("\n", r.picture());
+        String page = "CCCC" + ".".repeat(60);
+        assertTrue(map.contains("host, KeyID 0                            " + "!".repeat(64)), map);
+        assertTrue(map.contains("Pepsi, KeyID 2                           " + "!".repeat(64)), map);
+        assertTrue(map.contains("coke-2, same cluster, KeyID 1            " + page), map);
+        assertTrue(map.contains("host PTE with Coke's KeyID 1             " + page), map);
+        assertTrue(map.contains("coke-1 after a 1-bit flip in DRAM        !CCC" + ".".repeat(60)), map);
+        assertTrue(map.contains("coke-1 page 0x6000 after host replay     !" + ".".repeat(63)), map);
+    }
+
+    @Test
+    void jsonOfTheNewClaims() {
+        List<String> dm = result("kernel-direct-map").jsonRecords();
+        assertTrue(dm.get(0).contains("{\"id\":\"luto-dax-coherence\",\"author\":\"Andy Lutomirski\",\"date\":\"Jun 17, 2019\",\"source\":\"seed 003\",\"quote\":"), dm.get(0));
+        assertTrue(dm.stream().anyMatch(l -> l.startsWith("{\"record\":\"picture\",\"experiment\":\"kernel-direct-map\",\"lines\":[") && l.contains("legend: one character per 64-byte line")));
+        String last = dm.get(dm.size() - 1);
+        for (Claim c : new KernelDirectMap().claims()) {
+            assertTrue(last.contains("{\"claim\":\"" + c.id() + "\",\"verdict\":\"HOLDS\",\"thread\":\"HOLDS\",\"because\":"), c.id() + " in " + last);
+        }
+        List<String> hv = result("compromised-hypervisor").jsonRecords();
+        assertTrue(hv.get(hv.size() - 1).contains("{\"claim\":\"dave-cluster\",\"verdict\":\"HOLDS\",\"thread\":\"HOLDS\""), hv.get(hv.size() - 1));
+    }
+
+    @Test
+    void lineCellsFollowTheLegend() {
+        byte[] zero = new byte[64], text = Rig.line("plain text"), noise = new byte[64];
+        for (int i = 0; i < 64; i++) noise[i] = (byte) (i * 37 + 11);
+        assertEquals('.', Pictures.lineCell(noise, zero, zero));
+        assertEquals('C', Pictures.lineCell(noise, text, text));
+        assertEquals('P', Pictures.lineCell(text, text, text));
+        assertEquals('!', Pictures.lineCell(noise, noise, text));
+        assertEquals('!', Pictures.lineCell(noise, noise, zero));
+        assertEquals('C', Pictures.lineCell(noise, null, text));
+    }
+
+    @Test
     void textAndJsonAreDeterministicForASeed() {
         Result a = new Replay().run(LabRun.defaults());
         Result b = new Replay().run(LabRun.defaults());
@@ -155,8 +217,8 @@ class LabTest {
 
     @ParameterizedTest
     @ValueSource(longs = {2, 77})
-    void verdictsDoNotDependOnTheSeedReplayAndAlias(long seed) {
-        for (Experiment e : List.of(new Replay(), new AliasWithoutFlush(), new PlaintextInCaches())) {
+    void verdictsDoNotDependOnTheSeed(long seed) {
+        for (Experiment e : List.of(new Replay(), new AliasWithoutFlush(), new PlaintextInCaches(), new KernelDirectMap(), new CompromisedHypervisor())) {
             Result r = e.run(new LabRun(LabRun.defaultConfig(), seed, null, s -> {}));
             assertTrue(r.agreesWithThread(), r::toText);
         }
