@@ -23,7 +23,7 @@ class LabCommandTest {
     void listNamesEveryExperimentAndClaim() {
         RunCommandTest.Out r = memcrypt("lab", "--list");
         assertEquals(0, r.exit(), r.err());
-        for (String n : List.of("cold-boot", "replay", "relocation", "alias-without-flush", "plaintext-in-caches", "compromised-hypervisor")) {
+        for (String n : List.of("cold-boot", "replay", "relocation", "alias-without-flush", "kernel-direct-map", "plaintext-in-caches", "compromised-hypervisor")) {
             assertTrue(r.out().contains(n + " "), n);
         }
         assertTrue(r.out().contains("kirill-what-replay") && r.out().contains("Kirill A. Shutemov, Dec. 7, 2018 (seed 001 #24)"), r.out());
