@@ -108,13 +108,21 @@ public final class ColdBoot implements Experiment {
         r.see("load " + Rig.hexAddr(PA_CPU) + " through the new cpu key (KeyID " + kc2 + ")", verdictText(cpuNew), cpuNew);
         r.see("load " + Rig.hexAddr(PA_USER) + " through the re-added user key (KeyID " + ku2 + ")", verdictText(userNew), userNew);
 
-        r.picture(List.of("DRAM image, one character per 64-byte line:",
-                Pictures.mapRow(Rig.hexAddr(PA_TME) + " KeyID 0 (TME)", img.read(PA_TME, 4096), NEEDLE),
-                Pictures.mapRow(Rig.hexAddr(PA_CPU) + " type=cpu", img.read(PA_CPU, 4096), NEEDLE),
-                Pictures.mapRow(Rig.hexAddr(PA_USER) + " type=user", img.read(PA_USER, 4096), NEEDLE),
-                Pictures.mapRow(Rig.hexAddr(PA_NOENC) + " type=no-encrypt", img.read(PA_NOENC, 4096), NEEDLE),
-                Pictures.mapRow(Rig.hexAddr(PA_TME) + " KeyID 0, TME bypass", bimg.read(PA_TME, 4096), NEEDLE),
-                Pictures.MAP_LEGEND));
+        // What the owners read after the reboot, whole pages (for the picture only; the verdicts use the loads above).
+        byte[] tmePageAfter = rig2.m.pload(0, PA_TME, 0, 4096);
+        byte[] cpuPageNew = rig2.m.pload(0, PA_CPU, kc2, 4096);
+        byte[] userPageNew = rig2.m.pload(0, PA_USER, ku2, 4096);
+        r.picture(List.of("the secret page in the DRAM image (nobody to ask: P/C from the bytes alone):",
+                Pictures.lineRow(Rig.hexAddr(PA_TME) + " KeyID 0 (TME)", img.read(PA_TME, 4096), null, page),
+                Pictures.lineRow(Rig.hexAddr(PA_CPU) + " type=cpu", img.read(PA_CPU, 4096), null, page),
+                Pictures.lineRow(Rig.hexAddr(PA_USER) + " type=user", img.read(PA_USER, 4096), null, page),
+                Pictures.lineRow(Rig.hexAddr(PA_NOENC) + " type=no-encrypt", img.read(PA_NOENC, 4096), null, page),
+                Pictures.lineRow(Rig.hexAddr(PA_TME) + " KeyID 0, TME bypass", bimg.read(PA_TME, 4096), null, page),
+                "after the reboot, read through the new machine's keys:",
+                Pictures.lineRow(Rig.hexAddr(PA_TME) + " KeyID 0 (new TME key)", img.read(PA_TME, 4096), tmePageAfter, page),
+                Pictures.lineRow(Rig.hexAddr(PA_CPU) + " new type=cpu key", img.read(PA_CPU, 4096), cpuPageNew, page),
+                Pictures.lineRow(Rig.hexAddr(PA_USER) + " re-added type=user key", img.read(PA_USER, 4096), userPageNew, page),
+                Pictures.LINE_LEGEND));
 
         boolean controls = perRegion[3] == 64 && bypassHits == 64;
         boolean encryptedHidden = perRegion[0] == 0 && perRegion[1] == 0 && perRegion[2] == 0 && elsewhere == 0;

@@ -20,24 +20,12 @@ final class Pictures {
         return printable >= line.length * 9 / 10 ? 'P' : '#';
     }
 
-    static final String MAP_LEGEND = "legend: S = the secret in plaintext, P = other plaintext, # = ciphertext (looks random), . = zero";
-
-    /** One row of a line map: a label, then one character per 64-byte line of {@code bytes}. */
-    static String mapRow(String label, byte[] bytes, byte[] secret) {
-        StringBuilder sb = new StringBuilder(String.format("%-34s ", label));
-        for (int i = 0; i + 64 <= bytes.length; i += 64) {
-            byte[] l = java.util.Arrays.copyOfRange(bytes, i, i + 64);
-            sb.append(classify(l, secret));
-        }
-        return sb.toString();
-    }
-
     /**
      * The legend of a line map ({@link #lineRow}), used the same way by every experiment that
      * shows DRAM per line: what DRAM holds, judged together with what the line's owner reads.
      */
     static final String LINE_LEGEND = "legend: one character per 64-byte line -- P plaintext in DRAM, C ciphertext in DRAM"
-            + " (its owner reads its data), . never written (owner reads zeros), ! stale/corrupted (owner reads wrong bytes)";
+            + " (its owner reads its data), . never written (zero in DRAM, or its owner reads zeros), ! stale/corrupted (owner reads wrong bytes)";
 
     /**
      * One line of a page (or any range) as a map character.
@@ -48,6 +36,7 @@ final class Pictures {
      */
     static char lineCell(byte[] dram, byte[] owner, byte[] expected) {
         boolean written = expected != null && !isZero(expected);
+        if (!written && isZero(dram)) return '.'; // nothing ever reached DRAM here
         if (owner != null && !java.util.Arrays.equals(owner, expected == null ? new byte[owner.length] : expected)) return '!';
         if (!written) return '.';
         if (Rig.indexOf(dram, expected) >= 0 || classify(dram, null) == 'P') return 'P';

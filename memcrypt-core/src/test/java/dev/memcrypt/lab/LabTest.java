@@ -65,9 +65,20 @@ class LabTest {
         assertEquals(Verdict.HOLDS, r.finding("kai-cpu-key-gone").verdict());
         assertEquals(LabRun.defaultConfig().dramBytes(), Files.size(dir.resolve("cold-boot.img")));
         String map = String.join("\n", r.picture());
-        assertTrue(map.contains("type=no-encrypt           " + "S".repeat(64)), map);
-        assertTrue(map.contains("type=cpu                  " + "#".repeat(64)), map);
-        assertTrue(map.contains("KeyID 0, TME bypass       " + "S".repeat(64)), map);
+        assertEquals("P".repeat(64), row(r, "type=no-encrypt"), map);
+        assertEquals("C".repeat(64), row(r, "type=cpu"), map);
+        assertEquals("C".repeat(64), row(r, "KeyID 0 (TME)"), map);
+        assertEquals("P".repeat(64), row(r, "KeyID 0, TME bypass"), map);
+        assertEquals("!".repeat(64), row(r, "KeyID 0 (new TME key)"), map);
+        assertEquals("!".repeat(64), row(r, "new type=cpu key"), map);
+        assertEquals("C".repeat(64), row(r, "re-added type=user key"), map);
+        assertTrue(map.endsWith(Pictures.LINE_LEGEND), map);
+    }
+
+    /** The map characters of the first picture row whose label contains {@code label}. */
+    static String row(Result r, String label) {
+        for (String l : r.picture()) if (l.contains(label) && l.length() > 41) return l.substring(41);
+        throw new AssertionError("no row " + label + " in " + r.picture());
     }
 
     @Test
