@@ -54,6 +54,11 @@ public final class AliasWithoutFlush implements Experiment {
         }
     }
 
+    /** A table row: case, sequence, outcome (the map cell is put in front at the end). */
+    private static void row(List<String> table, String kase, String seq, String outcome) {
+        table.add(String.format("%-28s %-52s %s", kase, seq, outcome));
+    }
+
     private static String what(byte[] got, byte[] want) {
         return Arrays.equals(got, want) ? "correct" : Arrays.equals(got, ZERO) ? "zeros" : "garbage";
     }
@@ -63,7 +68,7 @@ public final class AliasWithoutFlush implements Experiment {
         Recorder r = new Recorder(this, run);
         Machine m = run.powerOn(run.config(), 0);
         List<String> table = new ArrayList<>();
-        table.add(String.format("%-28s %-52s %s", "case", "sequence", "B / owner reads"));
+        table.add(String.format("%-3s %-28s %-52s %s", "map", "case", "sequence", "B / owner reads"));
 
         r.step("PCONFIG KeyID A=" + A + " and KeyID B=" + B + " with different direct keys on every package");
         program(m, A, KA, TA);
@@ -83,7 +88,7 @@ public final class AliasWithoutFlush implements Experiment {
         byte[] viaBflushed = m.pload(0, p1, B, 64);
         r.see("load via B after CLFLUSH of both", what(viaBflushed, DATA) + ": A's ciphertext decrypted with B's key", viaBflushed);
         boolean aliasGarbage = !Arrays.equals(viaB, DATA) && !Arrays.equals(viaBflushed, DATA) && Arrays.equals(m.pload(0, p1, A, 64), DATA);
-        table.add(String.format("%-28s %-52s %s", "(a) read other alias", "write A; read B", what(viaB, DATA)));
+        row(table, "(a) read other alias", "write A; read B", what(viaB, DATA));
 
         // (b) remap without flush
         long p2 = 0x241000;
@@ -99,7 +104,7 @@ public final class AliasWithoutFlush implements Experiment {
         byte[] ownerLater = m.pload(0, p2, B, 64);
         r.see("new owner reads via B", what(ownerLater, NEW), ownerLater);
         boolean corruption = Arrays.equals(ownerFirst, NEW) && !Arrays.equals(ownerLater, NEW);
-        table.add(String.format("%-28s %-52s %s", "(b) remap without flush", "write A; write B; evict A", what(ownerLater, NEW)));
+        row(table, "(b) remap without flush", "write A; write B; evict A", what(ownerLater, NEW));
 
         // (c) the flush rule
         long p3 = 0x242000;
@@ -113,7 +118,7 @@ public final class AliasWithoutFlush implements Experiment {
         r.see("load via B", what(ruled, NEW), ruled);
         r.see("invariant checker", inv.isEmpty() ? "no violation" : String.join("; ", inv));
         boolean flushRule = Arrays.equals(ruled, NEW) && inv.isEmpty();
-        table.add(String.format("%-28s %-52s %s", "(c) flush rule", "write A; CLFLUSH A; write B", what(ruled, NEW)));
+        row(table, "(c) flush rule", "write A; CLFLUSH A; write B", what(ruled, NEW));
 
         // (d) speculative/prefetched line of the new alias
         long p4 = 0x243000;
@@ -137,8 +142,8 @@ public final class AliasWithoutFlush implements Experiment {
         byte[] z2 = m.pload(1, p4, B, 64);
         r.see("B after zeroing", what(z1, ZERO) + ", and after write-back " + what(z2, ZERO), z2);
         boolean zeroFix = inconsistent && Arrays.equals(z1, ZERO) && Arrays.equals(z2, ZERO) && m.checkInvariants().isEmpty();
-        table.add(String.format("%-28s %-52s %s", "(d) stale prefetch of B", "read B; write A; CLFLUSH A; read B", "G1 != G2 (inconsistent)"));
-        table.add(String.format("%-28s %-52s %s", "(d) fix", "CLFLUSH A; zero B", what(z2, ZERO)));
+        row(table, "(d) stale prefetch of B", "read B; write A; CLFLUSH A; read B", "G1 != G2 (inconsistent)");
+        row(table, "(d) fix", "CLFLUSH A; zero B", what(z2, ZERO));
 
         // (e) PCONFIG with a dirty line
         long p5 = 0x244000, p6 = 0x245000;
@@ -166,9 +171,16 @@ public final class AliasWithoutFlush implements Experiment {
         byte[] after = m.pload(0, p6, A, 64);
         r.see("load via A with its key back", what(after, DATA) + ": the owner's data is lost", after);
         boolean race = Arrays.equals(before, DATA) && underNewKey && !Arrays.equals(after, DATA) && !v.isEmpty();
-        table.add(String.format("%-28s %-52s %s", "(e) WBINVD before PCONFIG", "write A; WBINVD; PCONFIG A; PCONFIG A back", what(before, DATA)));
-        table.add(String.format("%-28s %-52s %s", "(e) PCONFIG with dirty line", "write A; PCONFIG A; evict; PCONFIG A back", what(after, DATA)));
+        row(table, "(e) WBINVD before PCONFIG", "write A; WBINVD; PCONFIG A; PCONFIG A back", what(before, DATA));
+        row(table, "(e) PCONFIG with dirty line", "write A; PCONFIG A; evict; PCONFIG A back", what(after, DATA));
 
+        // the map column: one character per case's line (legend below), judged from DRAM and what the owner read
+        char[] cells = {Pictures.lineCell(m.dram().read(p1, 64), viaB, DATA), Pictures.lineCell(m.dram().read(p2, 64), ownerLater, NEW),
+                Pictures.lineCell(m.dram().read(p3, 64), ruled, NEW), Pictures.lineCell(m.dram().read(p4, 64), g1again, g2),
+                Pictures.lineCell(m.dram().read(p4, 64), z2, ZERO), Pictures.lineCell(m.dram().read(p5, 64), before, DATA),
+                Pictures.lineCell(m.dram().read(p6, 64), after, DATA)};
+        for (int i = 0; i < cells.length; i++) table.set(i + 1, " " + cells[i] + "  " + table.get(i + 1));
+        table.add(Pictures.LINE_LEGEND);
         r.picture(table);
         r.verdict(Claims.LUTO_ALIAS_GARBAGE, aliasGarbage, "B never reads A's data: without a flush it sees its own line decrypted from stale DRAM, after flushing it sees"
                 + " A's ciphertext decrypted with B's key (a flush makes B consistent with memory, not readable); A still reads its data");

@@ -82,7 +82,13 @@ public final class PlaintextInCaches implements Experiment {
         r.see("hits", "" + hitsAfter);
         r.see("cache-line dump", m.caches().peek(line) == null ? "not cached any more" : "still cached");
 
-        r.picture(Pictures.sideBySide("cache line KeyID " + k + " (plaintext)", cached, "DRAM " + Rig.hexAddr(PA) + " at the same moment (older ciphertext)", dram));
+        List<String> pic = new ArrayList<>(Pictures.sideBySide("cache line KeyID " + k + " (plaintext)", cached, "DRAM " + Rig.hexAddr(PA) + " at the same moment (older ciphertext)", dram));
+        pic.add("one character per line (the cache row: the cache's bytes in place of DRAM):");
+        if (cached != null) pic.add(Pictures.lineRow("L1, newest value dirty", cached, null, NEWEST));
+        pic.add(Pictures.lineRow("DRAM at that moment (decrypts to older)", dram, Arrays.equals(imgLine, cOld) ? OLD : null, NEWEST));
+        pic.add(Pictures.lineRow("DRAM after WBINVD", cNew, Rig.ownerView(m, PA, k, 64), NEWEST));
+        pic.add(Pictures.LINE_LEGEND);
+        r.picture(pic);
         boolean clear = cached != null && Arrays.equals(cached, NEWEST) && Arrays.equals(dram, cOld);
         r.verdict(Claims.KAI_CACHE_CLEAR, clear, "the cache held the newest value in plaintext while DRAM held ciphertext of the older one");
         r.verdict(Claims.LUTO_L1TF, hitIds.equals(List.of(k)) && Arrays.equals(leaked, NEWEST),

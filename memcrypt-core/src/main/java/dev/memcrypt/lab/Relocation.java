@@ -2,6 +2,7 @@ package dev.memcrypt.lab;
 
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.MachineConfig;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -86,7 +87,15 @@ public final class Relocation implements Experiment {
         boolean plain = reboots(run, cfg, false, r);
         boolean salted = reboots(run, cfg.with("salted_tweak", "true"), true, r);
 
-        r.picture(Pictures.sideBySide("DRAM " + Rig.hexAddr(X) + " (C)", c, "read back at " + Rig.hexAddr(Y) + " (garbage)", atY));
+        List<String> pic = new ArrayList<>(Pictures.sideBySide("DRAM " + Rig.hexAddr(X) + " (C)", c, "read back at " + Rig.hexAddr(Y) + " (garbage)", atY));
+        pic.add("one character per line:");
+        pic.add(Pictures.lineRow(Rig.hexAddr(X) + " C at its own address", c, atX, SECRET));
+        pic.add(Pictures.lineRow(Rig.hexAddr(Y) + " C copied here", c, atY, SECRET));
+        pic.add(Pictures.lineRow(Rig.hexAddr(Z) + " same plaintext, own write", cz, null, SECRET));
+        pic.add(Pictures.lineRow(Rig.hexAddr(IMG_PA) + " customer image, its PA", ct, vmAtPa, IMAGE));
+        pic.add(Pictures.lineRow(Rig.hexAddr(IMG_OTHER) + " customer image, other PA", ct, vmAtOther, IMAGE));
+        pic.add(Pictures.LINE_LEGEND);
+        r.picture(pic);
         r.verdict(Claims.KIRILL_PA_TWEAK, tied, "C decrypts to the secret at " + Rig.hexAddr(X) + " and to garbage at " + Rig.hexAddr(Y)
                 + " under the same key; the same plaintext at " + Rig.hexAddr(Z) + " encrypts differently");
         r.verdict(Claims.LUTO_PREDETERMINED_PA, predetermined, "the customer's ciphertext decrypts only at the physical address it was encrypted for");

@@ -56,6 +56,9 @@ public final class Replay implements Experiment {
         byte[] c1 = m.dram().read(PA, 64);
         r.see("DRAM " + Rig.hexAddr(PA), "C1, ciphertext of V1", c1);
         timeline.add("t0 victim writes V1      DRAM = C1 " + Hex.of(c1, 0, 8) + "...");
+        List<String> map = new ArrayList<>();
+        map.add("the victim's line " + Rig.hexAddr(PA) + ", one character per moment:");
+        map.add(Pictures.lineRow("t0 victim wrote V1", c1, Rig.ownerView(m, PA, k, 64), V1));
 
         r.step("Attacker with DRAM access copies C1");
         r.see("attacker's copy", "64 bytes of ciphertext; the attacker cannot decrypt them and does not need to", c1);
@@ -67,6 +70,7 @@ public final class Replay implements Experiment {
         byte[] c2 = m.dram().read(PA, 64);
         r.see("DRAM " + Rig.hexAddr(PA), "C2, ciphertext of V2", c2);
         timeline.add("t2 victim writes V2      DRAM = C2 " + Hex.of(c2, 0, 8) + "...");
+        map.add(Pictures.lineRow("t2 victim wrote V2", c2, Rig.ownerView(m, PA, k, 64), V2));
 
         r.step("Attacker writes C1 back into DRAM at the same address (the victim holds no cached copy)");
         m.dram().write(PA, c1);
@@ -84,6 +88,7 @@ public final class Replay implements Experiment {
         boolean replayed = read != null && Arrays.equals(read, V1);
         r.see("load through KeyID " + k, fault != null ? "fault: " + fault : replayed ? "V1, the OLD value, and no fault" : "something else", read);
         timeline.add("t4 victim reads          " + (replayed ? "V1 (old value, no fault)" : "not V1"));
+        if (read != null) map.add(Pictures.lineRow("t4 after the attacker wrote C1 back", c1, read, V2));
 
         r.step("Victim writes V1 again: is the ciphertext fresh?");
         m.pstore(0, PA, k, V1);
@@ -132,6 +137,9 @@ public final class Replay implements Experiment {
         r.see("process loads VA " + Rig.hexAddr(VA), leaked == null ? "#PF" : Arrays.equals(leaked, OTHER) ? "the kernel secret in the freed frame" : "other data", leaked);
         r.see("the frame's new owner reads " + Rig.hexAddr(FRAME), Arrays.equals(ownerSees, EVIL) ? "the process's write landed in freed memory" : "its own data", ownerSees);
 
+        map.add(Pictures.lineRow("freed frame " + Rig.hexAddr(FRAME) + " after the PT replay", m.dram().read(FRAME, 64), ownerSees, OTHER));
+        timeline.addAll(map);
+        timeline.add(Pictures.LINE_LEGEND);
         r.picture(timeline);
         if (Arrays.equals(c1, c2)) {
             r.verdict(Claims.JARKKO_REPLAY, Verdict.INCONCLUSIVE, "control failed: V2's write-back did not change DRAM, so there was nothing to replay");

@@ -79,6 +79,13 @@ final class Rig {
         return b;
     }
 
+    /** What the owner of {@code pa} reads through {@code keyId} (cpu 0), the lines then dropped from the cache again (for pictures). */
+    static byte[] ownerView(Machine m, long pa, int keyId, int len) {
+        byte[] b = m.pload(0, pa, keyId, len);
+        m.clflushRange(0, pa, keyId, len);
+        return b;
+    }
+
     /** Offset of {@code needle} in {@code hay}, or -1. */
     static int indexOf(byte[] hay, byte[] needle) {
         outer:

@@ -184,6 +184,22 @@ class LabTest {
     }
 
     @Test
+    void everyDramPictureUsesTheLineLegend() {
+        for (String name : Lab.names()) assertTrue(result(name).picture().contains(Pictures.LINE_LEGEND), name + ": " + result(name).picture());
+        assertEquals("C", row(result("replay"), "t2 victim wrote V2"));
+        assertEquals("!", row(result("replay"), "t4 after the attacker wrote C1 back"));
+        assertEquals("!", row(result("relocation"), "C copied here"));
+        assertEquals("C", row(result("relocation"), "customer image, its PA"));
+        assertEquals("!", row(result("relocation"), "customer image, other PA"));
+        assertEquals("P", row(result("plaintext-in-caches"), "L1, newest value dirty"));
+        assertEquals("!", row(result("plaintext-in-caches"), "DRAM at that moment"));
+        assertEquals("C", row(result("plaintext-in-caches"), "DRAM after WBINVD"));
+        List<String> alias = result("alias-without-flush").picture();
+        assertTrue(alias.stream().anyMatch(l -> l.startsWith(" !  (b) remap without flush")), alias.toString());
+        assertTrue(alias.stream().anyMatch(l -> l.startsWith(" C  (c) flush rule")), alias.toString());
+    }
+
+    @Test
     void lineCellsFollowTheLegend() {
         byte[] zero = new byte[64], text = Rig.line("plain text"), noise = new byte[64];
         for (int i = 0; i < 64; i++) noise[i] = (byte) (i * 37 + 11);
