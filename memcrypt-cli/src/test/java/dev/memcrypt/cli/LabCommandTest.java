@@ -93,7 +93,7 @@ class LabCommandTest {
         RunCommandTest.Out r = memcrypt("lab", "-q", "--image-dir", dir.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("Summary:\n  cold-boot                claim holds    agrees with the thread"), r.out());
-        assertEquals(6, r.out().split("agrees with the thread", -1).length - 1);
+        assertEquals(7, r.out().split("agrees with the thread", -1).length - 1);
         assertTrue(Files.exists(dir.resolve("cold-boot.img")));
     }
 
