@@ -191,6 +191,9 @@ public final class KernelDirectMap implements Experiment {
         r.see("stray write via KeyID-0 direct map", strayWrite);
         r.see("exploit read via KeyID-" + keyId + " direct map", exploitRead);
         r.see("the process reads its page", Arrays.equals(userXpfo, expectFixed) ? "all correct" : "WRONG");
+        boolean gupStillWorks = Arrays.equals(k.copyFromUser(p, va, PAGE), expectFixed);
+        r.see("copy_from_user afterwards", gupStillWorks ? "still works: the model's memory manager uses physical accesses under the page's KeyID, so it does"
+                + " not make get_user_pages() fail as Andy's MEMFD_ISOLATED would (Dave Hansen, #5: \"I think we need get_user_pages()\")" : "fails");
         pic.add(Pictures.lineRow("page out of the direct map (fix 2)", k.vdram(p, va, PAGE, true), userXpfo, expectFixed));
         List<String> inv = k.checkInvariants();
         r.see("memory manager invariants", inv.isEmpty() ? "hold" : String.join("; ", inv));
