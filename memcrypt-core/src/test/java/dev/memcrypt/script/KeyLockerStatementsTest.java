@@ -52,6 +52,21 @@ class KeyLockerStatementsTest {
     }
 
     @Test
+    void cpuOnlineThroughTheKernelRestoresIwKeyWithoutTheStopgap() {
+        ScriptHarness.Run r = run("""
+                keylocker boot
+                xmm 0 00*16
+                h = encodekey128
+                cpu offline 3
+                cpu offline 2
+                cpu online 3
+                xmm cpu=3 3 00112233445566778899aabbccddeeff
+                aesenc128kl cpu=3 3 $h => !ZF_SET
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
     void hostKeyLockerLeavesGuestsWithout() {
         ScriptHarness.Run r = run("""
                 keylocker boot

@@ -4,7 +4,6 @@ import dev.memcrypt.hw.cpu.CpuidResult;
 import dev.memcrypt.hw.keylocker.Handle;
 import dev.memcrypt.hw.keylocker.KeyLockerMsrs;
 import dev.memcrypt.hw.cpu.Msr;
-import dev.memcrypt.kernel.keylocker.KernelKeyLocker;
 import dev.memcrypt.kvm.ExitRecord;
 import dev.memcrypt.kvm.GuestCpu;
 import dev.memcrypt.kvm.Kvm;
@@ -27,8 +26,8 @@ import java.util.function.Function;
  * KVM statements (issue 7): {@code vm create}, {@code vcpu run} (makes that vCPU, loaded on a
  * physical cpu, the target of the {@code guest ...} statements), guest memory access and guest
  * instructions, {@code vm exits}, {@code vm hpa}, {@code vm destroy}. The hypervisor is created on
- * the session's machine at the first {@code vm create}; if {@code keylocker boot} ran before, the
- * host uses Key Locker and guests get none (exclusive use).
+ * the session's machine at the first {@code vm create}; if a kernel that uses Key Locker runs
+ * (e.g. after {@code keylocker boot}), guests get none (exclusive use).
  */
 public final class KvmStatements implements StatementProvider {
     /** The vCPU the guest statements run on. */
@@ -45,7 +44,7 @@ public final class KvmStatements implements StatementProvider {
     }
 
     static Kvm kvm(Session s) {
-        return s.state(Kvm.class, () -> Kvm.create(s.machine(), s.existingState(KernelKeyLocker.class).orElse(null)));
+        return s.state(Kvm.class, () -> Kvm.create(s.machine(), dev.memcrypt.script.kernel.ScriptKernel.ifBooted(s).map(k -> k.kernel().keyLocker()).orElse(null)));
     }
 
     static long msr(Value v) {
