@@ -48,7 +48,14 @@ public final class KvmStatements implements StatementProvider {
 
     /** The hypervisor on the session's kernel (booted with {@link Kvm#IMPLICIT_HOST_CMDLINE} if no statement booted one). */
     static Kvm kvm(Session s) {
-        return s.state(Kvm.class, () -> Kvm.create(ScriptKernel.ifBooted(s).orElseGet(() -> ScriptKernel.boot(s, Kvm.IMPLICIT_HOST_CMDLINE)).kernel()));
+        return s.state(Kvm.class, () -> {
+            var host = ScriptKernel.ifBooted(s).orElseGet(() -> ScriptKernel.boot(s, Kvm.IMPLICIT_HOST_CMDLINE)).kernel();
+            // Guest memory from the top half of the machine's frames: the script's memory manager
+            // (same kernel) allocates upward from the bottom of the same range.
+            var all = host.machine().frameAllocator();
+            long mid = ((all.start() + all.end()) / 2) & ~0xfffL;
+            return Kvm.create(host, new dev.memcrypt.hw.mmu.FrameAllocator(mid, all.end()));
+        });
     }
 
     static long msr(Value v) {
