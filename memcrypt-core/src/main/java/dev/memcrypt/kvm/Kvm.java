@@ -212,10 +212,17 @@ public final class Kvm {
             if (added) dropKey(serial, false);
             throw new KvmException(e.errno().name(), "key " + serial + " gives no KeyID for VM " + name);
         }
+        Ept ept;
+        try {
+            ept = new Ept(machine, frames, hostCpu());
+        } catch (RuntimeException e) { // out of frames: nothing may stay referenced
+            mktme.keyIds().put(keyId);
+            if (added) dropKey(serial, false);
+            throw e;
+        }
         if (added) addedKeys.add(serial);
         if (group != null) groups.putIfAbsent(group, serial);
         vmsOnKey.merge(serial, 1, Integer::sum);
-        Ept ept = new Ept(machine, frames, hostCpu());
         Vm vm = new Vm(this, name, memBytes, vcpus, keyId, serial, group, opts.keyLocker() && klForGuests, opts.nested(), ept);
         vms.put(name, vm);
         return vm;

@@ -195,6 +195,19 @@ class KvmKeyServiceTest {
     }
 
     @Test
+    void outOfFramesLeavesNoKeyIdReferenceOrKey() {
+        Machine m = Hw.machine();
+        Kernel host = Kernel.boot(m, Kvm.IMPLICIT_HOST_CMDLINE);
+        Kvm kvm = Kvm.create(host, new FrameAllocator(1L << 20, (1L << 20) + 4096 * 4));
+        kvm.createVm("a", 4096, 1, Kvm.VmOptions.defaults()); // the EPT root frame
+        int before = host.mktme().keyIds().available();
+        for (int i = 0; i < 3; i++) kvm.createVm("x" + i, 4096, 1, Kvm.VmOptions.defaults());
+        assertThrows(IllegalStateException.class, () -> kvm.createVm("y", 4096, 1, Kvm.VmOptions.defaults()));
+        assertEquals(before - 3, host.mktme().keyIds().available(), "the failed VM's key and KeyID are gone");
+        assertRefsMatch(host, kvm, Map.of());
+    }
+
+    @Test
     void kvmKeepsNoKeyBytes() {
         for (Field f : Kvm.class.getDeclaredFields()) {
             String t = f.getType().getName();
