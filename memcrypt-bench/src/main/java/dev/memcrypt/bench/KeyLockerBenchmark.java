@@ -79,7 +79,7 @@ public class KeyLockerBenchmark {
         }
         u.vmmLoad(null);
         // two VMs under the KVM model, alternating on cpu 1
-        dev.memcrypt.kvm.Kvm kvm = dev.memcrypt.kvm.Kvm.create(m, null);
+        dev.memcrypt.kvm.Kvm kvm = dev.memcrypt.kvm.Kvm.create(m); // boots a host kernel that leaves Key Locker to guests
         vms = new dev.memcrypt.kvm.Vm[2];
         vmHandle = new byte[2][];
         for (int i = 0; i < 2; i++) {

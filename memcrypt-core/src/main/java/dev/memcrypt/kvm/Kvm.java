@@ -1,16 +1,10 @@
 package dev.memcrypt.kvm;
 
-import dev.memcrypt.crypto.XtsKey;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.cpu.Core;
-import dev.memcrypt.hw.cpu.CpuPackage;
 import dev.memcrypt.hw.cpu.CpuidResult;
 import dev.memcrypt.hw.cpu.GeneralProtectionFault;
 import dev.memcrypt.hw.cpu.InvalidOpcodeFault;
-import dev.memcrypt.hw.cpu.KeyProgram;
-import dev.memcrypt.hw.cpu.PconfigCommand;
-import dev.memcrypt.hw.cpu.PconfigResult;
-import dev.memcrypt.hw.cpu.PconfigStatus;
 import dev.memcrypt.hw.cpu.VmExit;
 import dev.memcrypt.hw.cpu.VmxNonRoot;
 import dev.memcrypt.hw.cpu.XmmFile;
@@ -19,7 +13,13 @@ import dev.memcrypt.hw.keylocker.KeyLockerMsrs;
 import dev.memcrypt.hw.keylocker.KeyLockerPlatform;
 import dev.memcrypt.hw.keylocker.KeyLockerUnit;
 import dev.memcrypt.hw.mmu.FrameAllocator;
-import dev.memcrypt.kernel.keylocker.KernelKeyLocker;
+import dev.memcrypt.kernel.ErrnoException;
+import dev.memcrypt.kernel.boot.Kernel;
+import dev.memcrypt.kernel.keys.KeyService;
+import dev.memcrypt.kernel.keys.mktme.MktmeKeyType;
+import dev.memcrypt.kernel.task.Task;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -29,12 +29,25 @@ import java.util.Map;
 /**
  * The hypervisor (a model of KVM on VMX with MKTME and Key Locker).
  *
- * <h2>Memory encryption</h2>
- * Every VM gets an MKTME KeyID programmed with a fresh random key (from the platform entropy, the
- * same key on one core of every package with KEYID_SET_KEY_DIRECT, then wiped), or shares the KeyID of its key group ("clustering": several VMs, one
- * key). Its EPT leaf entries carry that KeyID, so all guest memory is encrypted under it in DRAM.
- * Destroying a VM flushes its lines, frees its frames and, with the group's last VM, clears the
- * KeyID (after WBINVD, the flush rule of SPEC-FACTS §1).
+ * <h2>Memory encryption: VM keys are mktme keys</h2>
+ * KVM runs on a booted host {@link Kernel} and takes its KeyIDs from the kernel's mktme key service,
+ * as in the MKTME thread: a VM's memory key is an mktme key. Either the caller names one
+ * ({@link VmOptions#keySerial}, any mktme key the host root task can view), or KVM, as host root,
+ * adds one ({@code add_key("mktme", "kvm:...", "type=user algorithm=aes-xts-128 key=.. tweak=..")}
+ * with random bytes from the platform entropy, wiped after use; or {@code type=cpu} on request).
+ * Each VM then holds one reference on the key's KeyID through the same counter a VMA uses
+ * ({@link dev.memcrypt.kernel.keys.mktme.MktmeKeyIds#get}/{@code put}), so the KeyID is free only
+ * when the key is gone and no VM or VMA references it. Clustering: the VMs of a key group share
+ * one key serial and so one KeyID. Its EPT leaf entries carry that KeyID, so all guest memory is
+ * encrypted under it in DRAM. Destroying a VM flushes its lines, frees its frames and drops its
+ * reference; with the last VM on a key KVM added, KVM updates that key to {@code type=clear}
+ * (CLEAR_KEY everywhere, after WBINVD: the flush rule of SPEC-FACTS §1) and invalidates it.
+ *
+ * <p>Why user-type keys by default: the model decrypts with the accessing package's key table, so
+ * type=cpu (a different random key per package) only works while a VM's vCPUs stay on one package,
+ * and does not survive S3. Reprogramming after S3 or a package's power-up is the kernel's
+ * (hotplug path, mktme_savekeys vault); KVM keeps no key bytes. {@link #create(Machine)} boots a
+ * host kernel with {@code mktme_savekeys clearcpuid=keylocker} for callers that have none.
  *
  * <h2>Key Locker virtualization (seed 002)</h2>
  * Guest LOADIWKEY exits (tertiary control "LOADIWKEY exiting", exit reason 69); KVM captures the
@@ -54,20 +67,40 @@ public final class Kvm {
     /** CPUID.1:ECX[5]: VMX. */
     public static final int CPUID1_ECX_VMX = 1 << 5;
 
-    /** Options of a new VM. */
-    public record VmOptions(String keyGroup, boolean keyLocker, boolean nested) {
+    /**
+     * Options of a new VM. {@code keyGroup}: the cluster sharing one key (null: none);
+     * {@code keySerial}: an existing mktme key to use (0: the group's, or one KVM adds);
+     * {@code keyType}: the type of a key KVM adds, "user" (default) or "cpu".
+     */
+    public record VmOptions(String keyGroup, boolean keyLocker, boolean nested, int keySerial, String keyType) {
+        public VmOptions {
+            if (keySerial < 0) throw new IllegalArgumentException("key serial must be positive, got " + keySerial);
+            if (keyType == null) keyType = "user";
+            if (!keyType.equals("user") && !keyType.equals("cpu")) throw new IllegalArgumentException("VM key type must be user or cpu, got '" + keyType + "'");
+        }
+
+        public VmOptions(String keyGroup, boolean keyLocker, boolean nested) {
+            this(keyGroup, keyLocker, nested, 0, "user");
+        }
+
         public static VmOptions defaults() {
             return new VmOptions(null, true, false);
         }
+
+        public VmOptions withKey(int serial) {
+            return new VmOptions(keyGroup, keyLocker, nested, serial, keyType);
+        }
     }
 
+    private final Kernel host;
+    private final Task hostTask; // host root: adds and views the VM keys
     private final Machine machine;
     private final FrameAllocator frames;
     private final boolean klForGuests;
     private final Map<String, Vm> vms = new LinkedHashMap<>();
-    private final Map<Integer, Integer> keyIdRefs = new HashMap<>();
-    private final Map<String, Integer> groups = new HashMap<>();
-    private final Map<Integer, XtsKey> vault = new HashMap<>(); // KeyID -> its key, to reprogram after S3/hotplug
+    private final Map<String, Integer> groups = new HashMap<>(); // key group -> key serial
+    private final Map<Integer, Integer> vmsOnKey = new HashMap<>(); // key serial -> VMs using it
+    private final java.util.Set<Integer> addedKeys = new java.util.HashSet<>(); // serials KVM added (it clears and invalidates them)
     private final List<ExitRecord> trace = new ArrayList<>();
     private final Vcpu[] loaded;
     private final XmmFile[] hostXmm;
@@ -76,8 +109,10 @@ public final class Kvm {
     private final int[] hostCpl;
     private long seq;
 
-    private Kvm(Machine machine, FrameAllocator frames, boolean klForGuests) {
-        this.machine = machine;
+    private Kvm(Kernel host, FrameAllocator frames, boolean klForGuests) {
+        this.host = host;
+        this.hostTask = host.initTask();
+        this.machine = host.machine();
         this.frames = frames;
         this.klForGuests = klForGuests;
         int n = machine.cores().size();
@@ -90,19 +125,34 @@ public final class Kvm {
     }
 
     /**
-     * KVM on {@code machine}, with guest memory and EPT tables from {@code frames}. {@code hostKl} is
-     * the host kernel's Key Locker (null if the host does not use it): when it is enabled, guests get
-     * no Key Locker (exclusive use, seed 002).
+     * KVM on the booted {@code host} kernel's machine, with guest memory and EPT tables from
+     * {@code frames}. VM keys come from the host's mktme key service. When the host uses Key Locker
+     * ({@link Kernel#usesKeyLocker()}), guests get none (exclusive use, seed 002).
      */
-    public static Kvm create(Machine machine, KernelKeyLocker hostKl, FrameAllocator frames) {
-        if (machine == null || frames == null) throw new IllegalArgumentException("machine and frames are required");
-        boolean kl = machine.config().keyLocker() && (hostKl == null || !hostKl.enabled());
-        return new Kvm(machine, frames, kl);
+    public static Kvm create(Kernel host, FrameAllocator frames) {
+        if (host == null || frames == null) throw new IllegalArgumentException("host kernel and frames are required");
+        boolean kl = host.machine().config().keyLocker() && !host.usesKeyLocker();
+        return new Kvm(host, frames, kl);
     }
 
-    /** KVM owning the machine's whole free frame range. */
-    public static Kvm create(Machine machine, KernelKeyLocker hostKl) {
-        return create(machine, hostKl, machine.frameAllocator());
+    /** KVM on the booted {@code host}, owning the machine's whole free frame range. */
+    public static Kvm create(Kernel host) {
+        if (host == null) throw new IllegalArgumentException("host kernel is required");
+        return create(host, host.machine().frameAllocator());
+    }
+
+    /** Boot arguments of the host kernel {@link #create(Machine)} boots: VM keys survive S3 and hotplug, Key Locker left to guests. */
+    public static final String IMPLICIT_HOST_CMDLINE = "mktme_savekeys clearcpuid=keylocker";
+
+    /** KVM on a host kernel booted on {@code machine} with {@link #IMPLICIT_HOST_CMDLINE}. */
+    public static Kvm create(Machine machine) {
+        if (machine == null) throw new IllegalArgumentException("machine is required");
+        return create(Kernel.boot(machine, IMPLICIT_HOST_CMDLINE));
+    }
+
+    /** The host kernel KVM runs on. */
+    public Kernel host() {
+        return host;
     }
 
     public Machine machine() {
@@ -132,81 +182,112 @@ public final class Kvm {
     // ------------------------------------------------------------------ VMs and KeyIDs
 
     /**
-     * Creates a VM: KeyID (own, or its group's), EPT, vCPUs. Key Locker is exposed if asked for and
-     * available. ENOKEY when no KeyID is free or programming fails.
+     * Creates a VM: its key (the named one, its group's, or one KVM adds as host root), a reference
+     * on that key's KeyID, EPT, vCPUs. Key Locker is exposed if asked for and available. ENOKEY when
+     * no KeyID is free, programming fails, there is no entropy, MKTME is off, or the named serial is
+     * not a live mktme key; EACCES when host root may not view it; EINVAL for a group bound to
+     * another key.
      */
     public Vm createVm(String name, long memBytes, int vcpus, VmOptions opts) {
         if (name == null || name.isBlank() || vms.containsKey(name)) throw new IllegalArgumentException("VM name '" + name + "' empty or taken");
         if (memBytes <= 0 || (memBytes & 0xfff) != 0) throw new IllegalArgumentException("guest memory must be a positive multiple of 4096, got " + memBytes);
         if (vcpus < 1 || vcpus > 64) throw new IllegalArgumentException("vcpus must be 1..64, got " + vcpus);
         if (opts == null) opts = VmOptions.defaults();
-        int keyId = acquireKeyId(opts.keyGroup());
-        Ept ept = new Ept(machine, frames, hostCpu());
-        Vm vm = new Vm(this, name, memBytes, vcpus, keyId, opts.keyGroup(), opts.keyLocker() && klForGuests, opts.nested(), ept);
+        MktmeKeyType mktme = host.mktme();
+        if (mktme == null) throw new KvmException("ENOKEY", "the host kernel has no mktme key service (MKTME not enabled)");
+        String group = opts.keyGroup();
+        Integer bound = group == null ? null : groups.get(group);
+        int serial = opts.keySerial();
+        if (serial != 0 && bound != null && bound != serial) throw new KvmException("EINVAL", "key group " + group + " uses key " + bound + ", not " + serial);
+        if (serial == 0 && bound != null) serial = bound;
+        boolean added = false;
+        if (serial == 0) {
+            serial = addVmKey(group != null ? "kvm:group:" + group : "kvm:vm:" + name, opts.keyType());
+            added = true;
+        }
+        int keyId;
+        try {
+            keyId = mktme.acquireKeyIdForTask(host.keys(), hostTask, serial);
+        } catch (ErrnoException e) {
+            if (added) dropKey(serial, false);
+            throw new KvmException(e.errno().name(), "key " + serial + " gives no KeyID for VM " + name);
+        }
+        Ept ept;
+        try {
+            ept = new Ept(machine, frames, hostCpu());
+        } catch (RuntimeException e) { // out of frames: nothing may stay referenced
+            mktme.keyIds().put(keyId);
+            if (added) dropKey(serial, false);
+            throw e;
+        }
+        if (added) addedKeys.add(serial);
+        if (group != null) groups.putIfAbsent(group, serial);
+        vmsOnKey.merge(serial, 1, Integer::sum);
+        Vm vm = new Vm(this, name, memBytes, vcpus, keyId, serial, group, opts.keyLocker() && klForGuests, opts.nested(), ept);
         vms.put(name, vm);
         return vm;
     }
 
-    private int acquireKeyId(String group) {
-        if (group != null && groups.containsKey(group)) {
-            int k = groups.get(group);
-            keyIdRefs.merge(k, 1, Integer::sum);
-            return k;
-        }
-        int max = machine.mktmeKeyIds();
-        int keyId = -1;
-        for (int k = 1; k <= max; k++) {
-            if (!keyIdRefs.containsKey(k)) {
-                keyId = k;
-                break;
-            }
-        }
-        if (keyId < 0) throw new KvmException("ENOKEY", "no free MKTME KeyID (" + max + " in use or none activated)");
-        // One random key for every package (SET_KEY_DIRECT): with SET_KEY_RANDOM each package would
-        // generate its own key and a vCPU moving between packages would read garbage. The key is
-        // kept (destroyable, like mktme_savekeys' vault) to reprogram packages after S3 or hotplug.
+    /**
+     * add_key("mktme") as host root into its user keyring, with key bytes from the platform entropy
+     * for type=user. The payload is built as bytes (no String holds key hex) and wiped after.
+     */
+    private int addVmKey(String description, String type) {
         byte[] k = new byte[32];
-        try {
+        byte[] payload;
+        if (type.equals("user")) {
+            byte[] head = "type=user algorithm=aes-xts-128 key=".getBytes(StandardCharsets.US_ASCII);
+            byte[] mid = " tweak=".getBytes(StandardCharsets.US_ASCII);
+            payload = new byte[head.length + 32 + mid.length + 32];
             if (!machine.entropy().fill(k)) throw new KvmException("ENOKEY", "no entropy for the VM key");
-            XtsKey key = XtsKey.of(k);
-            program(keyId, key);
-            vault.put(keyId, key);
-        } finally {
-            java.util.Arrays.fill(k, (byte) 0);
+            System.arraycopy(head, 0, payload, 0, head.length);
+            hex(k, 0, payload, head.length);
+            System.arraycopy(mid, 0, payload, head.length + 32, mid.length);
+            hex(k, 16, payload, head.length + 32 + mid.length);
+        } else {
+            payload = "type=cpu algorithm=aes-xts-128".getBytes(StandardCharsets.US_ASCII);
         }
-        keyIdRefs.put(keyId, 1);
-        if (group != null) groups.put(group, keyId);
-        return keyId;
-    }
-
-    /** Programs {@code keyId} with {@code key} on every powered package (retrying busy and entropy errors). */
-    private void program(int keyId, XtsKey key) {
-        byte[] b = key.copyBytes();
         try {
-            byte[] k1 = java.util.Arrays.copyOfRange(b, 0, 16), k2 = java.util.Arrays.copyOfRange(b, 16, 32);
-            try {
-                for (CpuPackage p : machine.packages()) {
-                    if (!p.powered()) continue;
-                    Core c = p.cores().stream().filter(Core::online).findFirst().orElseThrow();
-                    PconfigResult r = null;
-                    for (int attempt = 0; attempt < 10; attempt++) {
-                        r = c.pconfig(keyId, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2);
-                        if (r.ok() || (r.status() != PconfigStatus.DEVICE_BUSY && r.status() != PconfigStatus.ENTROPY_ERROR)) break;
-                    }
-                    if (!r.ok()) throw new KvmException("ENOKEY", "PCONFIG of KeyID " + keyId + " failed: " + r.status());
-                }
-            } finally {
-                java.util.Arrays.fill(k1, (byte) 0);
-                java.util.Arrays.fill(k2, (byte) 0);
-            }
+            return host.keys().addKey(hostTask, "mktme", description, payload, KeyService.KEY_SPEC_USER_KEYRING);
+        } catch (ErrnoException e) {
+            throw new KvmException(e.errno().name(), "add_key(mktme) for " + description + " failed");
         } finally {
-            java.util.Arrays.fill(b, (byte) 0);
+            Arrays.fill(k, (byte) 0);
+            Arrays.fill(payload, (byte) 0);
         }
     }
 
-    /** Reprograms every KeyID in use on every powered package (after S3 or a package's power-up). */
-    private void reprogramAll() {
-        for (Map.Entry<Integer, XtsKey> e : vault.entrySet()) program(e.getKey(), e.getValue());
+    private static void hex(byte[] src, int from, byte[] out, int at) {
+        final byte[] digits = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i < 16; i++) {
+            out[at + 2 * i] = digits[(src[from + i] >> 4) & 0xf];
+            out[at + 2 * i + 1] = digits[src[from + i] & 0xf];
+        }
+    }
+
+    /** A key KVM added loses its last VM: optionally reprogram it as type=clear (after WBINVD), then invalidate it. */
+    private void dropKey(int serial, boolean clear) {
+        try {
+            if (clear) {
+                machine.wbinvdAll();
+                host.keys().update(hostTask, serial, "type=clear".getBytes(StandardCharsets.US_ASCII));
+            }
+        } catch (ErrnoException e) {
+            // EBUSY: a VMA still references the KeyID (the key then dies with its last reference)
+        } finally {
+            try {
+                host.keys().invalidate(hostTask, serial);
+            } catch (ErrnoException e) {
+                // already gone (revoked or invalidated by someone else)
+            }
+        }
+    }
+
+    /** KeyID → number of live VMs referencing it (each holds one reference in the host's MktmeKeyIds). */
+    public Map<Integer, Integer> keyIdReferences() {
+        Map<Integer, Integer> m = new java.util.TreeMap<>();
+        for (Vm v : vms.values()) m.merge(v.keyId(), 1, Integer::sum);
+        return m;
     }
 
     void destroy(Vm vm) {
@@ -220,18 +301,13 @@ public final class Kvm {
         if (vm.backup != null) vm.backup.destroy();
         for (Vcpu v : vm.vcpus()) if (v.iwKey != null) v.iwKey.destroy();
         vms.remove(vm.name());
-        int left = keyIdRefs.merge(vm.keyId(), -1, Integer::sum);
+        host.mktme().keyIds().put(vm.keyId());
+        int serial = vm.keySerial();
+        int left = vmsOnKey.merge(serial, -1, Integer::sum);
         if (left == 0) {
-            keyIdRefs.remove(vm.keyId());
-            XtsKey saved = vault.remove(vm.keyId());
-            if (saved != null) saved.destroy();
-            if (vm.keyGroup() != null) groups.remove(vm.keyGroup());
-            machine.wbinvdAll();
-            for (CpuPackage p : machine.packages()) {
-                if (!p.powered()) continue;
-                Core c = p.cores().stream().filter(Core::online).findFirst().orElseThrow();
-                c.pconfig(vm.keyId(), PconfigCommand.CLEAR_KEY, KeyProgram.ALG_AES_XTS_128, new byte[16], new byte[16]);
-            }
+            vmsOnKey.remove(serial);
+            groups.values().removeIf(s -> s == serial);
+            if (addedKeys.remove(serial)) dropKey(serial, true);
         }
     }
 
@@ -279,27 +355,32 @@ public final class Kvm {
     /** S3 with VMs: every vCPU put first, so guest registers and IWKeys are saved; reloaded at the next vcpu_load. */
     public void suspendToRam() {
         putAll();
-        machine.suspendToRam();
+        host.suspendToRam();
     }
 
-    /** Resume: the machine comes back and every VM KeyID is reprogrammed from the hypervisor's vault. */
-    public void resumeFromRam() {
-        machine.resumeFromRam();
-        reprogramAll();
+    /**
+     * Resume: the host kernel's resume path reprograms every KeyID in use (VM keys are mktme keys:
+     * user keys from the mktme_savekeys vault) and restores the host's IWKey if it uses Key Locker.
+     * Returns the KeyIDs the kernel could not reprogram.
+     */
+    public List<Integer> resumeFromRam() {
+        return host.resumeFromRam();
     }
 
-    /** CPU hotplug: the core comes online; if its package was off, the VM KeyIDs are programmed there again. */
+    /** CPU hotplug through the host kernel: a package powering up gets every KeyID in use programmed (EPERM, ENOKEY as the kernel says). */
     public void cpuOnline(int cpu) {
-        boolean wasOff = !machine.core(cpu).pkg().powered();
-        machine.cpuOnline(cpu);
-        if (wasOff) reprogramAll();
+        try {
+            host.cpuOnline(cpu);
+        } catch (ErrnoException e) {
+            throw new KvmException(e.errno().name(), "cpu " + cpu + " refused online by the host kernel");
+        }
     }
 
     /** CPU hotplug with VMs: the vCPU loaded on {@code cpu} is put before the core goes offline. */
     public void cpuOffline(int cpu) {
         Vcpu v = loaded[cpu];
         if (v != null) v.put();
-        machine.cpuOffline(cpu);
+        host.cpuOffline(cpu);
     }
 
     // ------------------------------------------------------------------ vCPU load/put bookkeeping

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * A virtual machine: guest-physical memory [0, memBytes) mapped by its {@link Ept} to host frames
- * under the VM's KeyID (shared with the VMs of its key group: "clustering"), its vCPUs, and the
+ * under the VM's KeyID (its mktme key's, on which the VM holds a reference; shared with the VMs
+ * of its key group: "clustering"), its vCPUs, and the
  * Key Locker state KVM keeps per VM (seed 002: the guest's IWKey backup in kvm_arch and the shadow
  * IA32_IWKEYBACKUP_STATUS). Guest memory is faulted in on first touch (EPT violation), zeroed
  * through the VM's KeyID.
@@ -19,6 +20,7 @@ public final class Vm {
     private final String name;
     private final long memBytes;
     private final int keyId;
+    private final int keySerial;
     private final String keyGroup;
     private final boolean keyLocker;
     private final boolean nested;
@@ -29,11 +31,12 @@ public final class Vm {
     long shadowBackupStatus;
     private boolean destroyed;
 
-    Vm(Kvm kvm, String name, long memBytes, int vcpus, int keyId, String keyGroup, boolean keyLocker, boolean nested, Ept ept) {
+    Vm(Kvm kvm, String name, long memBytes, int vcpus, int keyId, int keySerial, String keyGroup, boolean keyLocker, boolean nested, Ept ept) {
         this.kvm = kvm;
         this.name = name;
         this.memBytes = memBytes;
         this.keyId = keyId;
+        this.keySerial = keySerial;
         this.keyGroup = keyGroup;
         this.keyLocker = keyLocker;
         this.nested = nested;
@@ -56,6 +59,11 @@ public final class Vm {
     /** The MKTME KeyID guest memory is encrypted under. */
     public int keyId() {
         return keyId;
+    }
+
+    /** The serial of the host's mktme key whose KeyID this VM references. */
+    public int keySerial() {
+        return keySerial;
     }
 
     /** The key group (cluster) sharing this VM's KeyID, or null for a KeyID of its own. */
@@ -107,7 +115,7 @@ public final class Vm {
         throw new KvmException("EOPNOTSUPP", "live migration is not modelled");
     }
 
-    /** Destroys the VM: puts its vCPUs, flushes and frees its memory, releases its KeyID. */
+    /** Destroys the VM: puts its vCPUs, flushes and frees its memory, drops its KeyID reference. */
     public void destroy() {
         if (destroyed) return;
         kvm.destroy(this);

@@ -181,13 +181,15 @@ final class MachineStatements {
                 }));
         r.register(Statement.of("cpu offline", "cpu offline N",
                 "takes cpu N offline (the package loses power, and its key table, with its last cpu); through the kernel's hotplug"
-                        + " callbacks once a kernel is booted", a -> {
+                        + " callbacks once a kernel is booted (with VMs, the vCPU loaded there is put first)", a -> {
                     Arg<Long> n = a.num("N", 0, 16383);
                     return s -> {
                         int cpu = (int) (long) n.get(s);
                         core(s, cpu);
+                        var kvm = s.existingState(dev.memcrypt.kvm.Kvm.class);
                         var k = dev.memcrypt.script.kernel.ScriptKernel.ifBooted(s);
-                        if (k.isPresent()) k.get().kernel().cpuOffline(cpu);
+                        if (kvm.isPresent()) kvm.get().cpuOffline(cpu); // puts the vCPU loaded there first
+                        else if (k.isPresent()) k.get().kernel().cpuOffline(cpu);
                         else machine(s).cpuOffline(cpu);
                         return Value.VOID;
                     };

@@ -14,7 +14,7 @@ import dev.memcrypt.hw.keylocker.IwKey;
 import dev.memcrypt.hw.keylocker.KeyLockerMsrs;
 import dev.memcrypt.hw.keylocker.KeyLockerPlatform;
 import dev.memcrypt.hw.keylocker.KeyLockerUnit;
-import dev.memcrypt.kernel.keylocker.KernelKeyLocker;
+import dev.memcrypt.kernel.boot.Kernel;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.Arrays;
@@ -28,7 +28,7 @@ class KvmTest {
     static final byte[] IK = Hw.bytes(16, 1), E_LO = Hw.bytes(16, 2), E_HI = Hw.bytes(16, 3);
 
     static Kvm kvm() {
-        return Kvm.create(Hw.machine(), null);
+        return Kvm.create(Hw.machine());
     }
 
     /** Guest kernel code: CR4.KL, LOADIWKEY (KeySource 0) from XMM0-2. */
@@ -114,7 +114,7 @@ class KvmTest {
 
     @Test
     void keyIdsRunOut() {
-        Kvm kvm = Kvm.create(Hw.machine("keyid_bits=1", "max_keyid_bits=1"), null);
+        Kvm kvm = Kvm.create(Hw.machine("keyid_bits=1", "max_keyid_bits=1"));
         kvm.createVm("a", 4096, 1, Kvm.VmOptions.defaults());
         KvmException e = assertThrows(KvmException.class, () -> kvm.createVm("b", 4096, 1, Kvm.VmOptions.defaults()));
         assertEquals("ENOKEY", e.outcomeName());
@@ -313,9 +313,9 @@ class KvmTest {
     @Test
     void hostKeyLockerMeansNoneForGuests() {
         Machine m = Hw.machine();
-        KernelKeyLocker host = KernelKeyLocker.boot(m);
-        assertTrue(host.enabled());
-        Kvm kvm = Kvm.create(m, host);
+        Kernel host = Kernel.boot(m, "");
+        assertTrue(host.usesKeyLocker(), "the kernel sets Key Locker up at boot when CPUID enumerates it");
+        Kvm kvm = Kvm.create(host);
         assertFalse(kvm.keyLockerForGuests());
         Vm a = kvm.createVm("a", 4096, 1, Kvm.VmOptions.defaults());
         assertFalse(a.keyLocker());

@@ -52,6 +52,47 @@ class KeyLockerStatementsTest {
     }
 
     @Test
+    void cpuOnlineThroughTheKernelRestoresIwKeyWithoutTheStopgap() {
+        ScriptHarness.Run r = run("""
+                keylocker boot
+                xmm 0 00*16
+                h = encodekey128
+                cpu offline 3
+                cpu offline 2
+                cpu online 3
+                xmm cpu=3 3 00112233445566778899aabbccddeeff
+                aesenc128kl cpu=3 3 $h => !ZF_SET
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
+    void vmSurvivesPackageHotplugAndS3ThroughTheKernel() {
+        ScriptHarness.Run r = run("""
+                a = vm create a
+                vcpu run $a 0 cpu=3
+                guest store 0x1000 "kept across hotplug"
+                guest cr4 kl=on
+                guest loadiwkey => ZF_CLEAR
+                xmm 0 00*16
+                guest xmm 0 00*16
+                h = guest encodekey128
+                cpu offline 3
+                cpu offline 2
+                cpu online 2
+                vcpu run $a 0 cpu=2
+                guest load 0x1000 19 => "kept across hotplug"
+                guest aesenc128kl 3 $h => !ZF_SET
+                s3 suspend
+                s3 resume
+                vcpu run $a 0 cpu=1
+                guest load 0x1000 19 => "kept across hotplug"
+                guest aesenc128kl 3 $h => !ZF_SET
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
+
+    @Test
     void hostKeyLockerLeavesGuestsWithout() {
         ScriptHarness.Run r = run("""
                 keylocker boot

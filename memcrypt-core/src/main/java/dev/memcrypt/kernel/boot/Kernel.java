@@ -6,7 +6,9 @@ import dev.memcrypt.hw.cpu.CpuidResult;
 import dev.memcrypt.hw.cpu.TmeMsrs;
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.ErrnoException;
+import dev.memcrypt.hw.keylocker.KeyLockerUnit;
 import dev.memcrypt.kernel.cred.Cred;
+import dev.memcrypt.kernel.keylocker.KernelKeyLocker;
 import dev.memcrypt.kernel.keys.KeyService;
 import dev.memcrypt.kernel.keys.mktme.MachinePconfig;
 import dev.memcrypt.kernel.keys.mktme.MktmeKeyIds;
@@ -29,14 +31,21 @@ import java.util.SplittableRandom;
  * (IA32_TME_CAPABILITY[50:36]) are handed to the mktme key type. Boot messages go to
  * {@link #dmesg()}.
  *
- * <p>Kernel command line: {@code mktme_savekeys} turns on the key vault; other words are kept
- * in {@link #cmdline()} and ignored.
+ * <p>Key Locker: when CPUID.7.0:ECX[23] enumerates it, boot runs {@link KernelKeyLocker} (random
+ * IWKey on CPU 0, platform backup, restore on the other CPUs); {@link #cpuOnline} and
+ * {@link #resumeFromRam} restore IWKey from the platform backup on the CPUs that come up.
+ *
+ * <p>Kernel command line: {@code mktme_savekeys} turns on the key vault; {@code clearcpuid=keylocker}
+ * (Linux's clearcpuid= with the feature's name; other names are ignored) leaves Key Locker unused by
+ * the host, e.g. for KVM guests, since host and guests use it exclusively. Other words are kept in
+ * {@link #cmdline()} and ignored.
  */
 public final class Kernel {
     private final Machine machine;
     private final Map<String, String> cmdline;
     private final KeyService keys;
     private final MktmeKeyType mktme; // null when MKTME is not available
+    private final KernelKeyLocker keyLocker; // null when Key Locker is not enumerated or cleared
     private final List<String> dmesg = Collections.synchronizedList(new ArrayList<>());
     private final Process init;
 
@@ -45,6 +54,7 @@ public final class Kernel {
         this.cmdline = cmdline;
         this.keys = new KeyService(clock, new SplittableRandom(seed), KeyService.Limits.linuxDefaults());
         this.mktme = setUpMktme();
+        this.keyLocker = setUpKeyLocker();
         this.init = Process.spawn(Cred.root());
     }
 
@@ -100,6 +110,18 @@ public final class Kernel {
         return t;
     }
 
+    private KernelKeyLocker setUpKeyLocker() {
+        if ((machine.core(0).cpuid(7, 0).ecx() & KeyLockerUnit.CPUID7_ECX_KL) == 0) return null;
+        String clear = cmdline.get("clearcpuid");
+        if (clear != null && java.util.Arrays.asList(clear.split(",")).contains("keylocker")) {
+            log("x86/keylocker: disabled by clearcpuid=keylocker");
+            return null;
+        }
+        KernelKeyLocker k = KernelKeyLocker.boot(machine);
+        k.log().forEach(this::log);
+        return k;
+    }
+
     private static boolean pconfigHasMktmeTarget(Core c) {
         for (int sub = 0; sub < 64; sub++) {
             CpuidResult r = c.cpuid(0x1b, sub);
@@ -122,6 +144,16 @@ public final class Kernel {
 
     public KeyService keys() {
         return keys;
+    }
+
+    /** The kernel's Key Locker (null when the CPU does not enumerate it or clearcpuid=keylocker); see {@link KernelKeyLocker#enabled()}. */
+    public KernelKeyLocker keyLocker() {
+        return keyLocker;
+    }
+
+    /** Whether the host kernel uses Key Locker (then KVM offers none to guests). */
+    public boolean usesKeyLocker() {
+        return keyLocker != null && keyLocker.enabled();
     }
 
     /** The mktme key type, or null when MKTME is off (add_key("mktme") then gives ENODEV). */
@@ -157,7 +189,17 @@ public final class Kernel {
         synchronized (machine) {
             machine.cpuOnline(cpu);
         }
-        if (mktme == null) return;
+        if (mktme != null) mktmeOnline(cpu);
+        if (keyLocker != null && keyLocker.enabled()) {
+            int before = keyLocker.log().size();
+            synchronized (machine) {
+                keyLocker.cpuOnline(cpu);
+            }
+            keyLocker.log().stream().skip(before).forEach(this::log);
+        }
+    }
+
+    private void mktmeOnline(int cpu) throws ErrnoException {
         try {
             mktme.cpuOnline(cpu, machine.core(cpu).pkg().id());
         } catch (ErrnoException e) {
@@ -167,6 +209,37 @@ public final class Kernel {
             log("mktme: CPU " + cpu + " refused online: " + e.errno().name());
             throw e;
         }
+    }
+
+    /** S3 suspend: the machine writes back its caches and powers down (key tables and IWKeys lost). */
+    public void suspendToRam() {
+        synchronized (machine) {
+            machine.suspendToRam();
+        }
+        log("PM: suspend entry (deep)");
+    }
+
+    /**
+     * Resume from S3: the CPUs come back, the mktme key service reprograms every KeyID in use on
+     * every package (from the vault for user keys; see {@link MktmeKeyType#resume()}) and Key
+     * Locker restores IWKey on every CPU from the platform backup. Returns the KeyIDs that could not
+     * be reprogrammed (user keys without mktme_savekeys), each also logged.
+     */
+    public List<Integer> resumeFromRam() {
+        synchronized (machine) {
+            machine.resumeFromRam();
+        }
+        log("PM: suspend exit");
+        List<Integer> lost = mktme == null ? List.of() : mktme.resume();
+        for (int k : lost) log("mktme: KeyID " + k + " lost its key across suspend (no mktme_savekeys)");
+        if (keyLocker != null && keyLocker.enabled()) {
+            int before = keyLocker.log().size();
+            synchronized (machine) {
+                keyLocker.resume();
+            }
+            keyLocker.log().stream().skip(before).forEach(this::log);
+        }
+        return lost;
     }
 
     /** Takes a CPU offline; always succeeds for the key service (the lead role moves). */

@@ -20,6 +20,10 @@ import java.util.List;
  * CPU after resume copies the backup in (IA32_COPY_PLATFORM_TO_LOCAL) and checks IA32_COPY_STATUS.
  * Any failure disables Key Locker for the rest of the boot ({@link #enabled()} false), like Linux.
  *
+ * <p>{@link dev.memcrypt.kernel.boot.Kernel#boot} runs {@link #boot} when CPUID enumerates Key
+ * Locker and calls {@link #cpuOnline} and {@link #resume} from its hotplug and resume paths; the
+ * standalone {@link #boot} (no kernel) stays for tests of the raw steps.
+ *
  * <p>The random key exists only in XMM0-2 of CPU 0 for the one LOADIWKEY; they are zeroed right
  * after. Messages go to {@link #log()} (dmesg lines).
  */

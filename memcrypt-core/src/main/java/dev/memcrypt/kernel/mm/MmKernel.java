@@ -724,9 +724,17 @@ public final class MmKernel {
      * installed PTE maps it under that KeyID; every page state lies inside a VMA.
      */
     public List<String> checkInvariants() {
+        return checkInvariants(Map.of());
+    }
+
+    /**
+     * {@link #checkInvariants()} with references other holders take on KeyIDs through the same
+     * counter (by KeyID), e.g. the VMs of a hypervisor on this kernel.
+     */
+    public List<String> checkInvariants(Map<Integer, Integer> otherRefs) {
         List<String> out = new ArrayList<>();
         MktmeKeyIds ids = keyIds();
-        Map<Integer, Integer> expect = new HashMap<>();
+        Map<Integer, Integer> expect = new HashMap<>(otherRefs);
         for (Process p : procs.values()) {
             for (Vma v : p.mm().vmas.values()) if (v.keyId != 0) expect.merge(v.keyId, 1, Integer::sum);
         }

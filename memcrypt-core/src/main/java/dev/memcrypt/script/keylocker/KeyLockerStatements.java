@@ -4,7 +4,9 @@ import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.cpu.Core;
 import dev.memcrypt.hw.keylocker.Handle;
 import dev.memcrypt.hw.keylocker.KeyLockerUnit;
+import dev.memcrypt.kernel.boot.Kernel;
 import dev.memcrypt.kernel.keylocker.KernelKeyLocker;
+import dev.memcrypt.script.kernel.ScriptKernel;
 import dev.memcrypt.script.Arg;
 import dev.memcrypt.script.Args;
 import dev.memcrypt.script.Session;
@@ -147,25 +149,41 @@ public final class KeyLockerStatements implements StatementProvider {
                         };
                     }));
         }
-        r.register(Statement.of("s3 suspend", "s3 suspend", "S3 suspend-to-RAM: caches written back; every core loses its registers, CR4 and IWKey; key tables lost; DRAM and the Key Locker backup kept", a -> s -> {
-            s.machine().suspendToRam();
+        r.register(Statement.of("s3 suspend", "s3 suspend", "S3 suspend-to-RAM (through the kernel once booted; with VMs every vCPU is put first): caches written back; every core"
+                + " loses its registers, CR4 and IWKey; key tables lost; DRAM and the Key Locker backup kept", a -> s -> {
+            var kvm = s.existingState(dev.memcrypt.kvm.Kvm.class);
+            var k = ScriptKernel.ifBooted(s);
+            if (kvm.isPresent()) kvm.get().suspendToRam();
+            else if (k.isPresent()) k.get().kernel().suspendToRam();
+            else s.machine().suspendToRam();
             return Value.VOID;
         }));
-        r.register(Statement.of("s3 resume", "s3 resume", "resume from S3 (cores in INIT state); with 'keylocker boot' done, the kernel's resume restores every IWKey (ZF_SET if that failed)", a -> s -> {
-            s.machine().resumeFromRam();
-            var k = s.existingState(KernelKeyLocker.class);
-            return k.isPresent() ? zf(k.get().resume()) : Value.VOID;
+        r.register(Statement.of("s3 resume", "s3 resume", "resume from S3 (cores in INIT state); once a kernel is booted, its resume path reprograms the mktme"
+                + " KeyIDs and, if it uses Key Locker, restores every IWKey (ZF_CLEAR, or ZF_SET if that failed)", a -> s -> {
+            var k = ScriptKernel.ifBooted(s);
+            if (k.isEmpty()) {
+                s.machine().resumeFromRam();
+                return Value.VOID;
+            }
+            Kernel kernel = k.get().kernel();
+            boolean kl = kernel.usesKeyLocker();
+            kernel.resumeFromRam();
+            return kl ? zf(kernel.usesKeyLocker()) : Value.VOID;
         }));
-        r.register(Statement.of("keylocker boot", "keylocker boot", "the kernel's Key Locker setup: random IWKey on cpu 0, backup, restore on the other cpus; the kernel log", a -> s -> {
-            if (s.existingState(KernelKeyLocker.class).isPresent()) throw new IllegalArgumentException("Key Locker is already set up");
-            KernelKeyLocker k = KernelKeyLocker.boot(s.machine());
-            s.setState(KernelKeyLocker.class, k);
-            return Value.str(String.join("\n", k.log()));
+        r.register(Statement.of("keylocker boot", "keylocker boot", "boots the kernel (empty command line) if none runs; its Key Locker setup at boot: random IWKey on cpu 0, backup,"
+                + " restore on the other cpus; the kernel's Key Locker log", a -> s -> {
+            ScriptKernel k = ScriptKernel.ifBooted(s).orElseGet(() -> ScriptKernel.boot(s, ""));
+            KernelKeyLocker kl = k.kernel().keyLocker();
+            if (kl == null) throw new IllegalArgumentException("the kernel does not use Key Locker (not enumerated, or clearcpuid=keylocker)");
+            return Value.str(String.join("\n", kl.log()));
         }));
-        r.register(Statement.of("keylocker restore", "keylocker restore N", "the kernel's hotplug callback for cpu N: CR4.KL and the IWKey copied from the platform backup (ZF_SET on failure)", a -> {
+        r.register(Statement.of("keylocker restore", "keylocker restore N", "the raw step of the kernel's hotplug callback for cpu N (cpu online runs it): CR4.KL and the"
+                + " IWKey copied from the platform backup (ZF_SET on failure)", a -> {
             Arg<Long> n = a.num("N", 0, 16383);
             return s -> {
-                KernelKeyLocker k = s.existingState(KernelKeyLocker.class).orElseThrow(() -> new IllegalArgumentException("keylocker boot first"));
+                KernelKeyLocker k = ScriptKernel.ifBooted(s).map(x -> x.kernel().keyLocker())
+                        .orElseThrow(() -> new IllegalArgumentException("keylocker boot first"));
+                if (k == null) throw new IllegalArgumentException("the kernel does not use Key Locker");
                 return zf(k.restore((int) (long) n.get(s)));
             };
         }));

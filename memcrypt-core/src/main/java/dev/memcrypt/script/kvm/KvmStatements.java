@@ -4,7 +4,6 @@ import dev.memcrypt.hw.cpu.CpuidResult;
 import dev.memcrypt.hw.keylocker.Handle;
 import dev.memcrypt.hw.keylocker.KeyLockerMsrs;
 import dev.memcrypt.hw.cpu.Msr;
-import dev.memcrypt.kernel.keylocker.KernelKeyLocker;
 import dev.memcrypt.kvm.ExitRecord;
 import dev.memcrypt.kvm.GuestCpu;
 import dev.memcrypt.kvm.Kvm;
@@ -17,6 +16,7 @@ import dev.memcrypt.script.Statement;
 import dev.memcrypt.script.StatementProvider;
 import dev.memcrypt.script.StatementRegistry;
 import dev.memcrypt.script.Value;
+import dev.memcrypt.script.kernel.ScriptKernel;
 import dev.memcrypt.script.keylocker.KeyLockerStatements;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -26,9 +26,11 @@ import java.util.function.Function;
 /**
  * KVM statements (issue 7): {@code vm create}, {@code vcpu run} (makes that vCPU, loaded on a
  * physical cpu, the target of the {@code guest ...} statements), guest memory access and guest
- * instructions, {@code vm exits}, {@code vm hpa}, {@code vm destroy}. The hypervisor is created on
- * the session's machine at the first {@code vm create}; if {@code keylocker boot} ran before, the
- * host uses Key Locker and guests get none (exclusive use).
+ * instructions, {@code vm exits}, {@code vm hpa}, {@code vm key}, {@code vm destroy}. The hypervisor
+ * is created at the first {@code vm create} on the session's kernel: the one {@code boot} (or any
+ * kernel statement) started, else one booted then with {@code mktme_savekeys clearcpuid=keylocker}.
+ * VM keys are that kernel's mktme keys ({@code key=$serial} names one made with keyctl); if the
+ * kernel uses Key Locker, guests get none (exclusive use).
  */
 public final class KvmStatements implements StatementProvider {
     /** The vCPU the guest statements run on. */
@@ -44,8 +46,16 @@ public final class KvmStatements implements StatementProvider {
         MSR_NAMES.put("IA32_VMX_PROCBASED_CTLS3", (long) Kvm.IA32_VMX_PROCBASED_CTLS3);
     }
 
+    /** The hypervisor on the session's kernel (booted with {@link Kvm#IMPLICIT_HOST_CMDLINE} if no statement booted one). */
     static Kvm kvm(Session s) {
-        return s.state(Kvm.class, () -> Kvm.create(s.machine(), s.existingState(KernelKeyLocker.class).orElse(null)));
+        return s.state(Kvm.class, () -> {
+            var host = ScriptKernel.ifBooted(s).orElseGet(() -> ScriptKernel.boot(s, Kvm.IMPLICIT_HOST_CMDLINE)).kernel();
+            // Guest memory from the top half of the machine's frames: the script's memory manager
+            // (same kernel) allocates upward from the bottom of the same range.
+            var all = host.machine().frameAllocator();
+            long mid = ((all.start() + all.end()) / 2) & ~0xfffL;
+            return Kvm.create(host, new dev.memcrypt.hw.mmu.FrameAllocator(mid, all.end()));
+        });
     }
 
     static long msr(Value v) {
@@ -84,23 +94,30 @@ public final class KvmStatements implements StatementProvider {
 
     @Override
     public void register(StatementRegistry r) {
-        r.register(Statement.of("vm create", "vm create NAME [mem=SIZE] [vcpus=N] [group=G] [keylocker=on|off] [nested=on|off]",
-                "creates a VM (default 1 MiB, 1 vCPU, Key Locker on if the host does not use it): its own MKTME KeyID, or its"
-                        + " key group's; the VM object (bind it)", a -> {
+        r.register(Statement.of("vm create", "vm create NAME [mem=SIZE] [vcpus=N] [group=G] [key=SERIAL] [keytype=user|cpu] [keylocker=on|off] [nested=on|off]",
+                "creates a VM (default 1 MiB, 1 vCPU, Key Locker on if the host does not use it) holding a reference on an mktme"
+                        + " key's KeyID: key=SERIAL (a host mktme key), else its key group's, else one KVM adds as host root (type=user"
+                        + " with random bytes, or keytype=cpu); the VM object (bind it)", a -> {
                     Arg<String> name = a.word("NAME");
                     Arg<Long> mem = a.optNum("mem", 4096L, 1L << 40, 1L << 20);
                     Arg<Long> vcpus = a.optNum("vcpus", 1L, 64L, 1L);
                     Arg<String> group = a.option("group", Value::text, null);
+                    Arg<Long> key = a.optNum("key", 1L, 0x7fff_ffffL, 0L);
+                    Arg<String> keyType = a.option("keytype", v -> v.text().toLowerCase(Locale.ROOT), "user");
                     Arg<Boolean> kl = a.option("keylocker", KvmStatements::onOff, true);
                     Arg<Boolean> nested = a.option("nested", KvmStatements::onOff, false);
                     return s -> {
-                        Vm vm = kvm(s).createVm(name.get(s), mem.get(s), (int) (long) vcpus.get(s), new Kvm.VmOptions(group.get(s), kl.get(s), nested.get(s)));
+                        Vm vm = kvm(s).createVm(name.get(s), mem.get(s), (int) (long) vcpus.get(s), new Kvm.VmOptions(group.get(s), kl.get(s), nested.get(s), (int) (long) key.get(s), keyType.get(s)));
                         return new Value.Obj(vm, vm.name());
                     };
                 }));
         r.register(Statement.of("vm keyid", "vm keyid VM", "the MKTME KeyID the VM's memory is encrypted under", a -> {
             Arg<Vm> vm = a.object("VM", Vm.class);
             return s -> Value.num(vm.get(s).keyId());
+        }));
+        r.register(Statement.of("vm key", "vm key VM", "the serial of the host mktme key whose KeyID the VM references (keyctl can describe it)", a -> {
+            Arg<Vm> vm = a.object("VM", Vm.class);
+            return s -> Value.num(vm.get(s).keySerial());
         }));
         r.register(Statement.of("vm hpa", "vm hpa VM GPA", "the host physical address backing guest-physical GPA (-1 if not faulted in)", a -> {
             Arg<Vm> vm = a.object("VM", Vm.class);

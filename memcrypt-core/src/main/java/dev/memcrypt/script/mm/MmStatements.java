@@ -279,7 +279,7 @@ public final class MmStatements implements StatementProvider {
         reg(r, "mm check", "mm check", "runs the memory manager's invariant checker now (KeyID references, page KeyIDs, PTEs)", a -> {
             a.end();
             return s -> {
-                List<String> v = k(s).checkInvariants();
+                List<String> v = k(s).checkInvariants(vmRefs(s));
                 if (!v.isEmpty()) throw new MmViolation(String.join("; ", v));
                 return Value.VOID;
             };
@@ -300,9 +300,14 @@ public final class MmStatements implements StatementProvider {
             });
         }
         r.finalCheck("mm", s -> s.existingState(MmState.class).isPresent(), s -> s.existingState(MmState.class).map(st -> {
-            List<String> v = st.k.checkInvariants();
+            List<String> v = st.k.checkInvariants(vmRefs(s));
             return v.isEmpty() ? null : String.join("; ", v);
         }).orElse(null));
+    }
+
+    /** KeyID references held by the session's VMs (KVM on the same kernel). */
+    static java.util.Map<Integer, Integer> vmRefs(Session s) {
+        return s.existingState(dev.memcrypt.kvm.Kvm.class).map(dev.memcrypt.kvm.Kvm::keyIdReferences).orElse(java.util.Map.of());
     }
 
     /** The memory manager's invariant checker found a problem. */

@@ -333,32 +333,9 @@ public final class MktmeKeyType implements KeyType {
                 ids.lock.lock();
                 try {
                     if (!programs.isEmpty()) {
-                        boolean userKeys = programs.values().stream().anyMatch(p -> p.type == MktmeOptions.Type.USER);
+                        boolean userKeys = programs.values().stream().anyMatch(p -> p.type == MktmeOptions.Type.USER && p.vault == null);
                         if (userKeys && !saveKeys) throw Errno.EPERM.exception();
-                        List<Integer> programmed = new ArrayList<>();
-                        for (Map.Entry<Integer, Program> e : new TreeMap<>(programs).entrySet()) {
-                            Program p = e.getValue();
-                            byte[] f1 = null, f2 = null;
-                            if (p.vault != null) {
-                                f1 = Arrays.copyOfRange(p.vault, 0, 16);
-                                f2 = Arrays.copyOfRange(p.vault, 16, 32);
-                            }
-                            try {
-                                ProgramStatus st = ProgramStatus.DEVICE_BUSY;
-                                for (int attempt = 0; attempt < MAX_RETRIES && st.retryable(); attempt++) {
-                                    st = programOne(cpu, e.getKey(), p.ctrl, f1, f2);
-                                }
-                                if (st != ProgramStatus.SUCCESS) {
-                                    for (int k : programmed) clearWithRetries(cpu, k);
-                                    clearWithRetries(cpu, e.getKey());
-                                    throw Errno.ENOKEY.exception();
-                                }
-                                programmed.add(e.getKey());
-                            } finally {
-                                if (f1 != null) Arrays.fill(f1, (byte) 0);
-                                if (f2 != null) Arrays.fill(f2, (byte) 0);
-                            }
-                        }
+                        if (!programPackage(cpu, null)) throw Errno.ENOKEY.exception();
                     }
                 } finally {
                     ids.lock.unlock();
@@ -367,6 +344,68 @@ public final class MktmeKeyType implements KeyType {
             }
             cpuPackage.put(cpu, pkg);
         } finally {
+            hotplug.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Programs every KeyID in use on {@code cpu}'s package (hotplug lock and map lock held). With
+     * {@code lost} null (hotplug) any failure clears what was programmed and returns false; with a
+     * list (resume) user keys without vault bytes and failed KeyIDs are skipped and listed.
+     */
+    private boolean programPackage(int cpu, List<Integer> lost) {
+        List<Integer> programmed = new ArrayList<>();
+        for (Map.Entry<Integer, Program> e : new TreeMap<>(programs).entrySet()) {
+            Program p = e.getValue();
+            if (lost != null && p.type == MktmeOptions.Type.USER && p.vault == null) {
+                if (!lost.contains(e.getKey())) lost.add(e.getKey());
+                continue;
+            }
+            byte[] f1 = null, f2 = null;
+            if (p.vault != null) {
+                f1 = Arrays.copyOfRange(p.vault, 0, 16);
+                f2 = Arrays.copyOfRange(p.vault, 16, 32);
+            }
+            try {
+                ProgramStatus st = ProgramStatus.DEVICE_BUSY;
+                for (int attempt = 0; attempt < MAX_RETRIES && st.retryable(); attempt++) {
+                    st = programOne(cpu, e.getKey(), p.ctrl, f1, f2);
+                }
+                if (st != ProgramStatus.SUCCESS) {
+                    clearWithRetries(cpu, e.getKey());
+                    if (lost != null) {
+                        if (!lost.contains(e.getKey())) lost.add(e.getKey());
+                        continue;
+                    }
+                    for (int k : programmed) clearWithRetries(cpu, k);
+                    return false;
+                }
+                programmed.add(e.getKey());
+            } finally {
+                if (f1 != null) Arrays.fill(f1, (byte) 0);
+                if (f2 != null) Arrays.fill(f2, (byte) 0);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Resume after S3: every package lost its key table, so every KeyID in use is programmed again
+     * through each package's lead CPU, from the vault for user keys (mktme_savekeys). type=cpu keys
+     * get a fresh random key (their old memory contents are gone with the old key); user keys with
+     * no vault bytes cannot be restored. Returns the KeyIDs left unprogrammed (they fall back to the
+     * TME key), in order; resume itself cannot be refused.
+     */
+    public List<Integer> resume() {
+        hotplug.writeLock().lock();
+        ids.lock.lock();
+        try {
+            List<Integer> lost = new ArrayList<>();
+            for (int cpu : leads.values()) programPackage(cpu, lost);
+            java.util.Collections.sort(lost);
+            return lost;
+        } finally {
+            ids.lock.unlock();
             hotplug.writeLock().unlock();
         }
     }
