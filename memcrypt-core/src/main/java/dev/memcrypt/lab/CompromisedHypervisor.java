@@ -54,7 +54,7 @@ public final class CompromisedHypervisor implements Experiment {
 
     /** KVM on the machine (the one place the lab creates it). */
     static Kvm hypervisor(Machine m) {
-        return Kvm.create(m, null);
+        return Kvm.create(m);
     }
 
     /** Coke's guest page: the formula and three more lines, the rest never written. */
