@@ -23,12 +23,12 @@ import java.util.Arrays;
  *   holds the line and the package holds it exclusively.
  * <li>Read miss: L1 -> own LLC (a peer L1 in M writes its data into the LLC and drops to S) ->
  *   snoop the other packages' LLCs (a package holding the line dirty writes it back to DRAM
- *   through <em>its</em> controller, MESI without O, and drops to S) -> fill from DRAM through
- *   the own controller.
+ *   through the line's home controller, MESI without O, and drops to S) -> fill from DRAM through
+ *   the line's home controller (the package whose DRAM range holds it, {@link HomeOf}).
  * <li>Write: needs M. A write hit in S, or a write miss, invalidates every other copy in the
- *   machine first (dirty copies are written back to DRAM by their package's controller).
+ *   machine first (dirty copies are written back to DRAM by their home controller).
  * <li>Evictions: L1 victim in M writes its data into the LLC; an LLC victim back-invalidates the
- *   L1 copies and, if dirty, is written back (encrypted) by the package's controller.
+ *   L1 copies and, if dirty, is written back (encrypted) by the line's home controller.
  * </ul>
  * Because lines are keyed by full PA, two KeyIDs of one physical line are <b>not</b> coherent
  * with each other: that is the MKTME aliasing hazard of seed 001, reproduced, not prevented.
@@ -51,13 +51,24 @@ public final class CacheSystem {
     private final int cpp;
     private final MemoryController[] mc;
     private final KeyIdOf keyIdOf;
+    private final HomeOf homeOf;
 
     /** Extracts the KeyID from a full line number (depends on the KeyID bits in effect). */
     public interface KeyIdOf {
         int keyId(long line);
     }
 
-    public CacheSystem(int packages, int coresPerPackage, int l1Bytes, int l1Ways, int llcBytes, int llcWays, MemoryController[] mc, KeyIdOf keyIdOf) {
+    /**
+     * The home package of a full line number: the package whose memory controller (and key table)
+     * serves that physical address (NUMA: the package whose DRAM it is).
+     */
+    public interface HomeOf {
+        int home(long line);
+    }
+
+    public CacheSystem(int packages, int coresPerPackage, int l1Bytes, int l1Ways, int llcBytes, int llcWays, MemoryController[] mc, KeyIdOf keyIdOf,
+            HomeOf homeOf) {
+        this.homeOf = homeOf;
         this.cpp = coresPerPackage;
         int n = packages * coresPerPackage;
         l1 = new Cache[n];
@@ -174,7 +185,7 @@ public final class CacheSystem {
             found = true;
             if (invalidate) invalidatePeers(q, ls, -1);
             else downgradePeers(q, ls, -1);
-            if (C.state(ls) == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
+            if (C.state(ls) == Cache.M) mc[homeOf.home(line)].writeBack(line, C.data, ls * LINE);
             if (invalidate) C.drop(ls);
             else C.setState(ls, Cache.S);
         }
@@ -200,7 +211,7 @@ public final class CacheSystem {
             boolean shared = llc.length > 1 && snoopOthers(p, line, write);
             ls = -ls - 1;
             if (C.tag[ls] != -1) evictLlc(p, ls);
-            MemoryController m = mc[p];
+            MemoryController m = mc[homeOf.home(line)];
             C.put(ls, line);
             C.setSharers(ls, 0);
             C.setGen(ls, m.keyGeneration(keyIdOf.keyId(line)));
@@ -248,7 +259,7 @@ public final class CacheSystem {
     private void evictLlc(int p, int ls) {
         Cache C = llc[p];
         invalidatePeers(p, ls, -1);
-        if (C.state(ls) == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
+        if (C.state(ls) == Cache.M) mc[homeOf.home(C.tag[ls])].writeBack(C.tag[ls], C.data, ls * LINE);
         C.drop(ls);
     }
 
@@ -309,7 +320,7 @@ public final class CacheSystem {
     /**
      * Bulk read of whole lines, as a fast-string / streaming load: a line that some cache holds is
      * read coherently through {@link #read}; runs of lines no cache holds are filled straight from
-     * the package's controller without allocating (one batched decryption per run). Partial lines
+     * the lines' home controllers without allocating (one batched decryption per run). Partial lines
      * at either end take the ordinary path. Architecturally the same bytes as {@link #read}.
      */
     public void readStream(int c, long fullPa, byte[] dst, int off, int len) {
@@ -320,7 +331,6 @@ public final class CacheSystem {
             off += head;
             len -= head;
         }
-        MemoryController m = mc[pkgOf[c]];
         long runStart = -1;
         int runOff = 0, runN = 0;
         while (len >= LINE) {
@@ -338,7 +348,7 @@ public final class CacheSystem {
                 continue;
             }
             if (cachedAnywhere(line)) {
-                if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+                if (runN > 0) readRun(runStart, dst, runOff, runN);
                 runN = 0;
                 int s = acquire(c, line, false, false);
                 System.arraycopy(l1[c].data, s * LINE, dst, off, LINE);
@@ -353,7 +363,7 @@ public final class CacheSystem {
             off += LINE;
             len -= LINE;
         }
-        if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+        if (runN > 0) readRun(runStart, dst, runOff, runN);
         if (len > 0) read(c, fullPa, dst, off, len);
     }
 
@@ -373,7 +383,6 @@ public final class CacheSystem {
             off += head;
             len -= head;
         }
-        MemoryController m = mc[pkgOf[c]];
         long runStart = -1;
         int runOff = 0, runN = 0;
         while (len >= LINE) {
@@ -405,8 +414,36 @@ public final class CacheSystem {
             off += LINE;
             len -= LINE;
         }
-        if (runN > 0) m.writeRun(runStart, src, runOff, runN);
+        if (runN > 0) writeRun(runStart, src, runOff, runN);
         if (len > 0) write(c, fullPa, src, off, len);
+    }
+
+    /** {@link MemoryController#readRun} split at home-package boundaries (at most one controller per page). */
+    private void readRun(long line, byte[] dst, int off, int n) {
+        while (n > 0) {
+            int h = homeOf.home(line);
+            int k = 64 - (int) (line & 63);
+            while (k < n && homeOf.home(line + k) == h) k += 64;
+            k = Math.min(k, n);
+            mc[h].readRun(line, dst, off, k);
+            line += k;
+            off += k * LINE;
+            n -= k;
+        }
+    }
+
+    /** {@link MemoryController#writeRun} split at home-package boundaries. */
+    private void writeRun(long line, byte[] src, int off, int n) {
+        while (n > 0) {
+            int h = homeOf.home(line);
+            int k = 64 - (int) (line & 63);
+            while (k < n && homeOf.home(line + k) == h) k += 64;
+            k = Math.min(k, n);
+            mc[h].writeRun(line, src, off, k);
+            line += k;
+            off += k * LINE;
+            n -= k;
+        }
     }
 
     // speed-only scratch for copyStream's fallback
@@ -422,12 +459,11 @@ public final class CacheSystem {
      */
     public void copyStream(int c, long srcFull, long dstFull, long len) {
         if (((srcFull | dstFull | len) & (LINE - 1)) != 0) throw new IllegalArgumentException("copyStream needs whole lines");
-        MemoryController m = mc[pkgOf[c]];
         while (len > 0) {
             int n = (int) Math.min(len, Math.min(4096 - (srcFull & 4095), 4096 - (dstFull & 4095)));
             long sl = srcFull >>> 6, dl = dstFull >>> 6;
-            if (pageUncached(sl) && pageUncached(dl)) {
-                m.copyRun(sl, dl, n / LINE);
+            if (pageUncached(sl) && pageUncached(dl) && homeOf.home(sl) == homeOf.home(dl)) {
+                mc[homeOf.home(sl)].copyRun(sl, dl, n / LINE);
             } else {
                 readStream(c, srcFull, copyTmp, 0, n);
                 writeStream(c, dstFull, copyTmp, 0, n);

@@ -7,14 +7,16 @@ import java.util.List;
 
 /**
  * One package's memory controller: the only place where plaintext becomes ciphertext and back.
+ * It serves its package's home range of DRAM (the machine's {@code homePackage}) for every
+ * package's caches.
  *
  * <h2>Data path</h2>
  * <ul>
- * <li><b>Fill</b> (a cache miss of this package reads line {@code L} under KeyID {@code k}):
+ * <li><b>Fill</b> (a cache miss of any package reads line {@code L} under KeyID {@code k}):
  *   settle any posted write-back that overlaps the line, read the ciphertext from DRAM, choose the
  *   key from this package's {@link KeyTable} entry for {@code k} ({@link #keyFor}), decrypt with
  *   XTS line mode (tweak = PA with KeyID bits stripped, XOR salt), hand the plaintext to the cache.
- * <li><b>Write-back</b> (a dirty line leaves this package's caches): the key in effect at that
+ * <li><b>Write-back</b> (a dirty line of this home range leaves any package's caches): the key in effect at that
  *   moment is captured, the line is posted, and encrypted and stored to DRAM.
  * </ul>
  * Key choice: unprogrammed / CLEAR_KEY KeyIDs fall back to KeyID 0's treatment (TME key, or
