@@ -69,6 +69,7 @@ public final class Machine {
     private final long cMask;
     /** Bytes of DRAM per package (contiguous home ranges, page-aligned; the last package also takes the remainder). */
     private final long homeSpan;
+    private final int homeShift;
 
     private Machine(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
         this.config = config;
@@ -78,6 +79,7 @@ public final class Machine {
         this.tme = new TmeState(config.maxPhysAddr());
         int np = config.packages();
         homeSpan = Math.max(Dram.PAGE, config.dramBytes() / np & -(long) Dram.PAGE);
+        homeShift = Long.bitCount(homeSpan) == 1 ? Long.numberOfTrailingZeros(homeSpan) : -1;
         pkgs = new CpuPackage[np];
         mcs = new MemoryController[np];
         for (int p = 0; p < np; p++) {
@@ -315,7 +317,7 @@ public final class Machine {
      * write-back of the range, whichever core accesses it.
      */
     public int homePackage(long pa) {
-        long h = pa / homeSpan;
+        long h = homeShift >= 0 ? pa >>> homeShift : pa / homeSpan; // a shift when the span is a power of two (speed only)
         return h >= pkgs.length ? pkgs.length - 1 : (int) h;
     }
 
@@ -361,6 +363,20 @@ public final class Machine {
         if (data == null) throw new IllegalArgumentException("data must not be null");
         long f = checkedFull(pa, keyId, data.length);
         caches.write(cpu, f, data, 0, data.length);
+    }
+
+    /**
+     * Streaming (non-temporal, write-combining: MOVNTI / MOVDIR64B-like) store of whole lines at
+     * physical {@code pa} under {@code keyId} as core {@code cpu}: cached copies of those full lines
+     * are invalidated and the data is encrypted by the home controller and stored to DRAM without
+     * allocating in any cache ({@link CacheSystem#writeStream}); partial lines at either end take
+     * the ordinary path. What the kernel's clear_page_nocache-style zeroing does.
+     */
+    public void pstoreStream(int cpu, long pa, int keyId, byte[] data) {
+        onlineCore(cpu);
+        if (data == null) throw new IllegalArgumentException("data must not be null");
+        long f = checkedFull(pa, keyId, data.length);
+        caches.writeStream(cpu, f, data, 0, data.length);
     }
 
     /** Loads {@code len} bytes at physical {@code pa} under {@code keyId} as core {@code cpu}, through its caches. */

@@ -145,7 +145,7 @@ public final class CacheSystem {
             int s = L.find(line);
             if (s < 0) continue;
             if (L.state(s) == Cache.M) {
-                System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+                System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
                 C.setState(ls, Cache.M);
             }
             L.drop(s);
@@ -166,7 +166,7 @@ public final class CacheSystem {
             int s = L.find(line);
             if (s < 0) continue;
             if (L.state(s) == Cache.M) {
-                System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+                System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
                 C.setState(ls, Cache.M);
             }
             L.setState(s, Cache.S);
@@ -185,7 +185,7 @@ public final class CacheSystem {
             found = true;
             if (invalidate) invalidatePeers(q, ls, -1);
             else downgradePeers(q, ls, -1);
-            if (C.state(ls) == Cache.M) mc[homeOf.home(line)].writeBack(line, C.data, ls * LINE);
+            if (C.state(ls) == Cache.M) mc[homeOf.home(line)].writeBack(line, C.data, C.off(ls));
             if (invalidate) C.drop(ls);
             else C.setState(ls, Cache.S);
         }
@@ -215,14 +215,14 @@ public final class CacheSystem {
             C.put(ls, line);
             C.setSharers(ls, 0);
             C.setGen(ls, m.keyGeneration(keyIdOf.keyId(line)));
-            if (!(write && full)) m.fill(line, C.data, ls * LINE);
+            if (!(write && full)) m.fill(line, C.data, C.off(ls));
             C.setState(ls, shared && !write ? Cache.S : Cache.E);
             C.touch(ls);
         }
         Cache L = l1[c];
         int s = L.victim(line);
         if (L.tag[s] != -1) evictL1(c, s);
-        if (!(write && full)) System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
+        if (!(write && full)) System.arraycopy(C.data, C.off(ls), L.data, s * LINE, LINE);
         L.put(s, line);
         L.up[s] = ls;
         L.setGen(s, C.gen(ls));
@@ -242,7 +242,7 @@ public final class CacheSystem {
         int ls = L.up[s];
         assert C.tag[ls] == line : "inclusion violated for line 0x" + Long.toHexString(line); // checkInvariants() checks inclusion too
         if (L.state(s) == Cache.M) {
-            System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+            System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
             C.setState(ls, Cache.M);
         }
         L.drop(s);
@@ -259,7 +259,7 @@ public final class CacheSystem {
     private void evictLlc(int p, int ls) {
         Cache C = llc[p];
         invalidatePeers(p, ls, -1);
-        if (C.state(ls) == Cache.M) mc[homeOf.home(C.tag[ls])].writeBack(C.tag[ls], C.data, ls * LINE);
+        if (C.state(ls) == Cache.M) mc[homeOf.home(C.tag[ls])].writeBack(C.tag[ls], C.data, C.off(ls));
         C.drop(ls);
     }
 
@@ -268,6 +268,14 @@ public final class CacheSystem {
     /** Reads {@code len} bytes at full physical address {@code fullPa} as core {@code c}. */
     public void read(int c, long fullPa, byte[] dst, int off, int len) {
         while (len > 0) {
+            if ((fullPa & (LINE - 1)) == 0 && len >= LINE) { // whole lines: page-granular bulk path
+                int n = (int) Math.min(len >>> 6, 64 - ((fullPa >>> 6) & 63));
+                linesInPage(c, fullPa >>> 6, n, dst, off, false);
+                fullPa += (long) n * LINE;
+                off += n * LINE;
+                len -= n * LINE;
+                continue;
+            }
             int lo = (int) (fullPa & (LINE - 1));
             int n = Math.min(len, LINE - lo);
             int s = acquire(c, fullPa >>> 6, false, false);
@@ -281,6 +289,14 @@ public final class CacheSystem {
     /** Writes bytes at full physical address {@code fullPa} as core {@code c} (write-allocate). */
     public void write(int c, long fullPa, byte[] src, int off, int len) {
         while (len > 0) {
+            if ((fullPa & (LINE - 1)) == 0 && len >= LINE) { // whole lines: page-granular bulk path
+                int n = (int) Math.min(len >>> 6, 64 - ((fullPa >>> 6) & 63));
+                linesInPage(c, fullPa >>> 6, n, src, off, true);
+                fullPa += (long) n * LINE;
+                off += n * LINE;
+                len -= n * LINE;
+                continue;
+            }
             int lo = (int) (fullPa & (LINE - 1));
             int n = Math.min(len, LINE - lo);
             int s = acquire(c, fullPa >>> 6, true, n == LINE);
@@ -288,6 +304,58 @@ public final class CacheSystem {
             fullPa += n;
             off += n;
             len -= n;
+        }
+    }
+
+    /**
+     * Bulk path for {@code n} whole lines of one 4 KiB page from full line {@code line}, as core
+     * {@code c} (write: {@code buf} is the source of full-line stores; read: the destination).
+     * Architecturally and micro-architecturally the same as {@code n} calls of {@link #acquire}
+     * (same states, same LRU order, same victims and write-backs in the same order); it is only
+     * cheaper: the home controller, the fill generation and "could another package hold a line
+     * of this page" are computed once per page. When no LLC of the machine holds a line of the
+     * page (page filters, exact for "none"), every line misses everywhere, so the lookups and
+     * snoops are skipped and each line takes the miss path directly. Otherwise every line goes
+     * through {@link #acquire}.
+     */
+    private void linesInPage(int c, long line, int n, byte[] buf, int off, boolean write) {
+        if (!pageUncached(line)) {
+            Cache L = l1[c];
+            for (int i = 0; i < n; i++, line++, off += LINE) {
+                int s = acquire(c, line, write, true);
+                if (write) System.arraycopy(buf, off, L.data, s * LINE, LINE);
+                else System.arraycopy(L.data, s * LINE, buf, off, LINE);
+            }
+            return;
+        }
+        int p = pkgOf[c];
+        Cache C = llc[p];
+        Cache L = l1[c];
+        MemoryController m = mc[homeOf.home(line)];
+        long gen = m.keyGeneration(keyIdOf.keyId(line));
+        long b = coreBit[c];
+        byte[] cd = C.data, ld = L.data;
+        for (int i = 0; i < n; i++, line++, off += LINE) {
+            // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
+            int ls = C.victim(line);
+            if (C.tag[ls] != -1) evictLlc(p, ls);
+            C.put(ls, line);
+            C.meta[2 * ls + 1] = b; // sharers: this core (set below in miss() as well)
+            C.meta[2 * ls] = (gen << 2) | Cache.E;
+            if (!write) m.fill(line, cd, C.off(ls));
+            C.touch(ls);
+            // L1
+            int s = L.victim(line);
+            if (L.tag[s] != -1) evictL1(c, s);
+            L.put(s, line);
+            L.up[s] = ls;
+            L.meta[2 * s] = (gen << 2) | (write ? Cache.M : Cache.E);
+            L.touch(s);
+            if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
+            else {
+                System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
+                System.arraycopy(cd, C.off(ls), buf, off, LINE);
+            }
         }
     }
 
@@ -550,7 +618,7 @@ public final class CacheSystem {
         }
         for (Cache C : llc) {
             int s = C.find(line);
-            if (s >= 0) return Arrays.copyOfRange(C.data, s * LINE, s * LINE + LINE);
+            if (s >= 0) return Arrays.copyOfRange(C.data, C.off(s), C.off(s) + LINE);
         }
         return null;
     }
