@@ -335,6 +335,8 @@ public final class CacheSystem {
         long gen = m.keyGeneration(keyIdOf.keyId(line));
         long b = coreBit[c];
         byte[] cd = C.data, ld = L.data;
+        boolean filled = batchVictims(p, line, n) && !write;
+        if (filled) m.readRun(line, cd, C.off(C.victim(line)), n); // the new slots are contiguous: one decryptLines
         for (int i = 0; i < n; i++, line++, off += LINE) {
             // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
             int ls = C.victim(line);
@@ -342,7 +344,7 @@ public final class CacheSystem {
             C.put(ls, line);
             C.meta[2 * ls + 1] = b; // sharers: this core (set below in miss() as well)
             C.meta[2 * ls] = (gen << 2) | Cache.E;
-            if (!write) m.fill(line, cd, C.off(ls));
+            if (!write && !filled) m.fill(line, cd, C.off(ls));
             C.touch(ls);
             // L1
             int s = L.victim(line);
@@ -357,6 +359,35 @@ public final class CacheSystem {
                 System.arraycopy(cd, C.off(ls), buf, off, LINE);
             }
         }
+    }
+
+    /**
+     * Speed only, for {@link #linesInPage}: if the LLC victims of the {@code n} lines from
+     * {@code line} are all valid, in no L1, all dirty or all clean, consecutive full lines of one
+     * page, and in LLC slots whose data is contiguous (same way of consecutive sets), they are
+     * evicted here as one run: one posted {@code encryptLines} straight from the LLC (dirty) or
+     * a plain drop (clean). Returns whether it did so; the new lines' slots are then those
+     * victims' slots, contiguous too. Same result as evicting them one by one in the loop: no
+     * step of the loop before victim i's eviction changes victim i's set, state or data (an L1
+     * eviction only writes into a slot whose line is in an L1, which these are not), and no DRAM
+     * write happens in between.
+     */
+    private boolean batchVictims(int p, long line, int n) {
+        Cache C = llc[p];
+        if (n < 2) return false;
+        int ls0 = C.victim(line);
+        long vt0 = C.tag[ls0];
+        if (vt0 == -1) return false;
+        boolean dirty = C.state(ls0) == Cache.M;
+        int off0 = C.off(ls0);
+        if ((vt0 & 63) + n > 64) return false;
+        for (int i = 0; i < n; i++) {
+            int ls = C.victim(line + i);
+            if (C.tag[ls] != vt0 + i || C.sharers(ls) != 0 || (C.state(ls) == Cache.M) != dirty || C.off(ls) != off0 + i * LINE) return false;
+        }
+        if (dirty) mc[homeOf.home(vt0)].writeBackRun(vt0, C.data, off0, n);
+        for (int i = 0; i < n; i++) C.drop(C.victim(line + i));
+        return true;
     }
 
     /** 8-byte little-endian load; {@code fullPa} must not cross a line. */

@@ -206,6 +206,31 @@ public final class MemoryController {
     }
 
     /**
+     * Write-back of {@code n} consecutive plaintext lines {@code src[off..off+64n)} at full lines
+     * {@code line..line+n-1} (one page at most): the same as {@code n} {@link #writeBack} calls in
+     * order. A whole page with nothing posted is encrypted straight into DRAM (posting and
+     * draining at once; nothing can observe the difference).
+     */
+    public void writeBackRun(long line, byte[] src, int off, int n) {
+        long full = line << 6;
+        long pa = dramPa(full);
+        if (n != RUN || (pa & (Dram.PAGE - 1)) != 0) {
+            for (int i = 0; i < n; i++) writeBack(line + i, src, off + i * LINE);
+            return;
+        }
+        writeBacks += n;
+        long len = (long) n * LINE;
+        XtsKey key = keyOfFull(full, pa);
+        for (MemoryController c : all) {
+            if (c.raCount != 0) c.dropReadAhead(pa, len);
+            if (c.postedOverlaps(pa, len)) c.drain(); // older posted copies land first (posting order)
+        }
+        drain();
+        if (key == null) dram.writeFrom(pa, src, off, n * LINE);
+        else engine.encryptLines(key, tme.salt(), pa, src, off, dram.pageArray(pa), 0, n);
+    }
+
+    /**
      * Streaming fill of {@code n} consecutive full lines starting at {@code line} (same KeyID /
      * C-bit) straight into {@code dst}, without allocating in any cache: what a run of
      * {@link #fill} calls would return, in one {@code decryptLines} call. The caller guarantees no
