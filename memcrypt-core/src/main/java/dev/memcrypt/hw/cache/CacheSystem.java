@@ -335,12 +335,18 @@ public final class CacheSystem {
         long gen = m.keyGeneration(keyIdOf.keyId(line));
         long b = coreBit[c];
         byte[] cd = C.data, ld = L.data;
-        boolean filled = batchVictims(p, line, n) && !write;
-        if (filled) m.readRun(line, cd, C.off(C.victim(line)), n); // the new slots are contiguous: one decryptLines
+        boolean batched = batchVictims(p, line, n);
+        boolean filled = batched && !write;
+        int[] slots = victimSlots;
+        if (filled) m.readRun(line, cd, C.off(slots[0]), n); // the new slots are contiguous: one decryptLines
         for (int i = 0; i < n; i++, line++, off += LINE) {
             // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
-            int ls = C.victim(line);
-            if (C.tag[ls] != -1) evictLlc(p, ls);
+            int ls;
+            if (batched) ls = slots[i]; // the freed victim slot is the set's only invalid way
+            else {
+                ls = C.victim(line);
+                if (C.tag[ls] != -1) evictLlc(p, ls);
+            }
             C.put(ls, line);
             C.meta[2 * ls + 1] = b; // sharers: this core (set below in miss() as well)
             C.meta[2 * ls] = (gen << 2) | Cache.E;
@@ -381,14 +387,19 @@ public final class CacheSystem {
         boolean dirty = C.state(ls0) == Cache.M;
         int off0 = C.off(ls0);
         if ((vt0 & 63) + n > 64) return false;
+        int[] slots = victimSlots;
         for (int i = 0; i < n; i++) {
-            int ls = C.victim(line + i);
+            int ls = i == 0 ? ls0 : C.victim(line + i);
             if (C.tag[ls] != vt0 + i || C.sharers(ls) != 0 || (C.state(ls) == Cache.M) != dirty || C.off(ls) != off0 + i * LINE) return false;
+            slots[i] = ls;
         }
         if (dirty) mc[homeOf.home(vt0)].writeBackRun(vt0, C.data, off0, n);
-        for (int i = 0; i < n; i++) C.drop(C.victim(line + i));
+        for (int i = 0; i < n; i++) C.drop(slots[i]);
         return true;
     }
+
+    // speed-only scratch: the victim slots batchVictims found (valid until the next bulk access)
+    private final int[] victimSlots = new int[64];
 
     /** 8-byte little-endian load; {@code fullPa} must not cross a line. */
     public long load64(int c, long fullPa) {
