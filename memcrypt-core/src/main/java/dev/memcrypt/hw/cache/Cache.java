@@ -8,7 +8,8 @@ package dev.memcrypt.hw.cache;
  * KeyIDs lands in the same set as two different lines (SPEC-FACTS §1).
  *
  * <p>Flat arrays (tags, MESI state, LRU stamps, fill generation, sharer masks, data) keep lookups
- * allocation-free. {@link CacheSystem} implements the protocol on top.
+ * allocation-free. Slots are numbered way-major ({@code way * sets + set}), so one way of
+ * consecutive sets (where a stream of whole pages lands) is contiguous in every array. {@link CacheSystem} implements the protocol on top.
  */
 public final class Cache {
     public static final byte I = 0;
