@@ -243,8 +243,13 @@ public final class MemoryController {
         long pa = dramPa(full);
         settleRange(pa, (long) n * LINE);
         XtsKey key = keyOfFull(full, pa);
-        dram.readInto(pa, dst, off, n * LINE);
-        if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, n);
+        byte[] frame = key != null && (pa & (Dram.PAGE - 1)) + (long) n * LINE <= Dram.PAGE ? dram.pageArrayIfPresent(pa) : null;
+        if (frame != null) {
+            engine.decryptLines(key, tme.salt(), pa, frame, (int) (pa & (Dram.PAGE - 1)), dst, off, n); // straight from the frame
+        } else {
+            dram.readInto(pa, dst, off, n * LINE);
+            if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, n);
+        }
         lastMiss = line + n - 1;
     }
 
