@@ -33,16 +33,19 @@ import java.util.Map;
  * physical address is {@code pa | keyId << (MAXPHYADDR - KEYID_BITS)}; for each 64-byte line the
  * core's L1 is made the line's only owner (MESI, {@link CacheSystem}) and the plaintext bytes are
  * written there, dirty. Nothing is encrypted yet. When the line later leaves the package's caches
- * (eviction, CLFLUSH, WBINVD, snoop by another package, package power-off) the package's
- * {@link MemoryController} encrypts it with the key its own {@link KeyTable} holds for the KeyID
+ * (eviction, CLFLUSH, WBINVD, snoop by another package, package power-off) the line's home
+ * package's ({@link #homePackage}) {@link MemoryController} encrypts it with the key its own {@link KeyTable} holds for the KeyID
  * <em>at that moment</em> and stores the ciphertext in {@link Dram}.
  *
  * <p><b>Load</b> {@code pload}: L1 hit returns plaintext; else the package LLC, else other
- * packages are snooped (a dirty copy there is written back to DRAM first), else the accessing
+ * packages are snooped (a dirty copy there is written back to DRAM first), else the home
  * package's controller reads DRAM and decrypts with its key table's key for the KeyID.
  *
- * <p>Model choices: the key table that serves an access is the accessing core's package's (key
- * tables are supposed to agree; {@link #checkInvariants()} checks they do). IA32_TME_ACTIVATE,
+ * <p>Model choices: DRAM is split into contiguous equal ranges, one per package (NUMA home); the
+ * home package's controller and key table serve every access to its range, whichever core makes
+ * it, so per-package SET_KEY_RANDOM keys are consistent ({@link #checkInvariants()} compares
+ * modes, and key bytes of SET_KEY_DIRECT entries). A powered-off package's DRAM stays reachable
+ * through its controller, with an empty key table. IA32_TME_ACTIVATE,
  * the exclusion range and the TME key are platform-wide. A package whose last core goes offline
  * powers off: its dirty lines are written back with its keys still present, its caches are
  * dropped, then its key table is lost; its KeyIDs fall back to the TME key until reprogrammed.
@@ -68,6 +71,9 @@ public final class Machine {
     /** AMD SME variant (null on an MKTME machine); {@link #cMask} is its C-bit, 0 without SME. */
     private final SmeState sme;
     private final long cMask;
+    /** Bytes of DRAM per package (contiguous home ranges, page-aligned; the last package also takes the remainder). */
+    private final long homeSpan;
+    private final int homeShift;
 
     private Machine(MachineConfig config, Entropy entropy, Dram dram, XtsEngine engine) {
         this.config = config;
@@ -76,6 +82,8 @@ public final class Machine {
         this.dram = dram;
         this.tme = new TmeState(config.maxPhysAddr());
         int np = config.packages();
+        homeSpan = Math.max(Dram.PAGE, config.dramBytes() / np & -(long) Dram.PAGE);
+        homeShift = Long.bitCount(homeSpan) == 1 ? Long.numberOfTrailingZeros(homeSpan) : -1;
         pkgs = new CpuPackage[np];
         mcs = new MemoryController[np];
         for (int p = 0; p < np; p++) {
@@ -85,7 +93,7 @@ public final class Machine {
         }
         for (MemoryController mc : mcs) mc.setPeers(List.of(mcs));
         caches = new CacheSystem(np, config.coresPerPackage(), config.l1Bytes(), config.l1Ways(), config.llcBytes(), config.llcWays(), mcs,
-                line -> keyIdOf(line << 6));
+                line -> keyIdOf(line << 6), line -> homePackage(paOf(line << 6)));
         cores = new Core[config.cores()];
         for (int p = 0; p < np; p++) {
             List<Core> cs = new ArrayList<>();
@@ -312,6 +320,17 @@ public final class Machine {
         return fullPa & ((1L << tme.keyIdShift()) - 1) & ~cMask;
     }
 
+    /**
+     * The home package of DRAM address {@code pa} (KeyID bits and C-bit stripped): DRAM is split
+     * into {@code packages} contiguous, equal, page-aligned ranges (the last one also takes any
+     * remainder); the home package's memory controller and key table serve every fill and
+     * write-back of the range, whichever core accesses it.
+     */
+    public int homePackage(long pa) {
+        long h = homeShift >= 0 ? pa >>> homeShift : pa / homeSpan; // a shift when the span is a power of two (speed only)
+        return h >= pkgs.length ? pkgs.length - 1 : (int) h;
+    }
+
     /** Checks a full-PA range lies in DRAM under a valid KeyID (IllegalArgumentException otherwise). */
     public void checkFull(long fullPa, int len) {
         int shift = tme.keyIdShift();
@@ -354,6 +373,20 @@ public final class Machine {
         if (data == null) throw new IllegalArgumentException("data must not be null");
         long f = checkedFull(pa, keyId, data.length);
         caches.write(cpu, f, data, 0, data.length);
+    }
+
+    /**
+     * Streaming (non-temporal, write-combining: MOVNTI / MOVDIR64B-like) store of whole lines at
+     * physical {@code pa} under {@code keyId} as core {@code cpu}: cached copies of those full lines
+     * are invalidated and the data is encrypted by the home controller and stored to DRAM without
+     * allocating in any cache ({@link CacheSystem#writeStream}); partial lines at either end take
+     * the ordinary path. What the kernel's clear_page_nocache-style zeroing does.
+     */
+    public void pstoreStream(int cpu, long pa, int keyId, byte[] data) {
+        onlineCore(cpu);
+        if (data == null) throw new IllegalArgumentException("data must not be null");
+        long f = checkedFull(pa, keyId, data.length);
+        caches.writeStream(cpu, f, data, 0, data.length);
     }
 
     /** Loads {@code len} bytes at physical {@code pa} under {@code keyId} as core {@code cpu}, through its caches. */
@@ -494,7 +527,8 @@ public final class Machine {
     /**
      * Checks the flush rules' invariants and returns violations (empty = fine):
      * (1) no cached line under a KeyID whose key-table entry changed after the line was filled;
-     * (2) the key tables of all powered packages agree (mode and key for every KeyID);
+     * (2) the key tables of all powered packages agree: mode for every KeyID, key bytes where both
+     *     packages' keys came from SET_KEY_DIRECT (SET_KEY_RANDOM keys differ per package by design);
      * (3) single writer: a line dirty or exclusive in one package is in no other package's caches;
      * (4) inclusion: every L1 line is also in its package's LLC.
      */
@@ -505,7 +539,7 @@ public final class Machine {
         caches.forEachLine((level, owner, line, state, gen) -> {
             int p = level.equals("L1") ? cores[owner].pkg().id() : owner;
             int keyId = keyIdOf(line << 6);
-            KeyTable kt = pkgs[p].keyTable();
+            KeyTable kt = pkgs[homePackage(paOf(line << 6))].keyTable(); // the table its fill and write-back use
             if (keyId >= kt.size()) {
                 out.add(String.format("%s of %s %d holds line 0x%x with KeyID %d beyond the key table", level, level.equals("L1") ? "cpu" : "package", owner, paOf(line << 6), keyId));
                 return;
@@ -537,7 +571,9 @@ public final class Machine {
             }
             for (int k = 1; k <= maxKeyId(); k++) {
                 KeyTable.Entry a = ref.keyTable().get(k), b = p.keyTable().get(k);
-                if (a.mode() != b.mode() || !sameKey(a, b)) {
+                // SET_KEY_RANDOM keys differ per package by design (each package's home range uses its own)
+                boolean bothDirect = a.key() != null && b.key() != null && !a.random() && !b.random();
+                if (a.mode() != b.mode() || (bothDirect && !sameKey(a, b))) {
                     out.add("key tables of packages " + ref.id() + " and " + p.id() + " disagree on KeyID " + k + " (" + a.mode() + " vs " + b.mode() + ")");
                 }
             }

@@ -199,14 +199,17 @@ class ControllerTest {
     }
 
     @Test
-    void accessingPackageKeyTableServesTheFill() {
-        Machine m = Hw.machine();
+    void homePackageKeyTableServesTheFill() {
+        Machine m = Hw.machine(); // 64 MiB: package 0 homes [0, 32M), package 1 [32M, 64M)
         Hw.direct(m, 0, 5, K1, K2); // package 0 only
         m.pstore(0, 0x7000, 5, Hw.bytes(64, 1));
         m.clflush(0, 0x7000, 5);
-        assertArrayEquals(Hw.bytes(64, 1), m.pload(1, 0x7000, 5, 64));
-        m.clflush(1, 0x7000, 5);
-        assertFalse(Arrays.equals(Hw.bytes(64, 1), m.pload(2, 0x7000, 5, 64)), "package 1 has no key for KeyID 5");
+        assertArrayEquals(Hw.bytes(64, 1), m.pload(2, 0x7000, 5, 64), "package 0's controller serves its range for a core of package 1");
+        long far = (32L << 20) + 0x7000;
+        m.pstore(0, far, 5, Hw.bytes(64, 3));
+        m.clflush(0, far, 5);
+        assertFalse(Arrays.equals(ControllerTest.expectedXts(K1, K2, far, Hw.bytes(64, 3)), m.dram().read(far, 64)),
+                "package 1 (the home of this range) has no key for KeyID 5");
         assertTrue(m.checkInvariants().stream().anyMatch(s -> s.contains("disagree on KeyID 5")));
     }
 

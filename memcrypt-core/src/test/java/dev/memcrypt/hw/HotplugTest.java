@@ -28,13 +28,13 @@ class HotplugTest {
     void lastCoreOfPackageOfflinePowersPackageOffAndLosesKeyTable() {
         Machine m = Hw.machine();
         Hw.directAll(m, 3, K1, K2);
-        m.pstore(2, 0x2000, 3, Hw.bytes(64, 2)); // dirty in package 1 under KeyID 3
+        m.pstore(2, 0x2002000L, 3, Hw.bytes(64, 2)); // dirty in package 1 under KeyID 3, homed at package 1 (32M..64M)
         m.cpuOffline(2);
         m.cpuOffline(3);
         assertFalse(m.pkg(1).powered());
         assertEquals(0, m.caches().llc(1).validLines());
         assertEquals(KeyTable.Mode.TME, m.pkg(1).keyTable().get(3).mode(), "key table lost");
-        assertArrayEquals(ControllerTest.expectedXts(K1, K2, 0x2000, Hw.bytes(64, 2)), m.dram().read(0x2000, 64),
+        assertArrayEquals(ControllerTest.expectedXts(K1, K2, 0x2002000L, Hw.bytes(64, 2)), m.dram().read(0x2002000L, 64),
                 "dirty lines were written back with the key still present");
         assertEquals(List.of(), m.checkInvariants(), "only online packages are compared");
     }
@@ -43,16 +43,16 @@ class HotplugTest {
     void dataUnderKeyIdIsGarbageAfterPackagePowerCycleUntilReprogrammed() {
         Machine m = Hw.machine();
         Hw.directAll(m, 3, K1, K2);
-        m.pstore(2, 0x2000, 3, Hw.bytes(64, 2));
+        m.pstore(2, 0x2002000L, 3, Hw.bytes(64, 2));
         m.cpuOffline(2);
         m.cpuOffline(3);
         m.cpuOnline(2);
         assertTrue(m.pkg(1).powered());
-        assertFalse(Arrays.equals(Hw.bytes(64, 2), m.pload(2, 0x2000, 3, 64)), "KeyID 3 falls back to the TME key");
+        assertFalse(Arrays.equals(Hw.bytes(64, 2), m.pload(2, 0x2002000L, 3, 64)), "KeyID 3 falls back to the TME key");
         assertTrue(m.checkInvariants().stream().anyMatch(s -> s.contains("disagree on KeyID 3")));
-        m.clflush(2, 0x2000, 3);
+        m.clflush(2, 0x2002000L, 3);
         Hw.direct(m, 2, 3, K1, K2);
-        assertArrayEquals(Hw.bytes(64, 2), m.pload(2, 0x2000, 3, 64));
+        assertArrayEquals(Hw.bytes(64, 2), m.pload(2, 0x2002000L, 3, 64));
         assertEquals(List.of(), m.checkInvariants());
     }
 

@@ -30,7 +30,7 @@ class MmStatementsTest {
     @Test
     void errnoAndSignalsAreOutcomes() {
         ScriptHarness.Run r = run("""
-                machine packages=1 dram=64M
+                machine dram=64M
                 p = mmap 0 4096 PROT_NONE MAP_ANONYMOUS|MAP_PRIVATE
                 peek $p 1 => SIGSEGV
                 munmap 0x1001 4096 => EINVAL

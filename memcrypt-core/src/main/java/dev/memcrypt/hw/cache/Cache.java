@@ -8,7 +8,8 @@ package dev.memcrypt.hw.cache;
  * KeyIDs lands in the same set as two different lines (SPEC-FACTS §1).
  *
  * <p>Flat arrays (tags, MESI state, LRU stamps, fill generation, sharer masks, data) keep lookups
- * allocation-free. {@link CacheSystem} implements the protocol on top.
+ * allocation-free. Slots are numbered way-major ({@code way * sets + set}), so one way of
+ * consecutive sets (where a stream of whole pages lands) is contiguous in every array. {@link CacheSystem} implements the protocol on top.
  */
 public final class Cache {
     public static final byte I = 0;
@@ -21,6 +22,8 @@ public final class Cache {
     final int ways;
     final int setMask;
     final int waysShift;
+    /** Slots are numbered way-major: slot = way * sets + set (so one way of consecutive sets is contiguous in every array). */
+    final int setShift;
     final long[] tag;
     /** Per slot two longs: [2s] = fill generation &lt;&lt; 2 | MESI state, [2s+1] = sharer mask (LLC). */
     final long[] meta;
@@ -62,6 +65,7 @@ public final class Cache {
         this.sets = lines / ways;
         if (sets * ways * LINE != bytes || Integer.bitCount(sets) != 1) throw new IllegalArgumentException("cache geometry " + bytes + "/" + ways);
         this.setMask = sets - 1;
+        this.setShift = Integer.numberOfTrailingZeros(sets);
         this.waysShift = Integer.numberOfTrailingZeros(ways);
         if (1 << waysShift != ways) throw new IllegalArgumentException("ways must be a power of two: " + ways);
         tag = new long[lines];
@@ -82,6 +86,15 @@ public final class Cache {
         setCount = new int[sets];
     }
 
+    /**
+     * Offset of slot {@code s}'s 64 bytes in {@link #data}. Slots are way-major (all sets of way 0,
+     * then way 1, ...), so tags, metadata and data of one way of consecutive sets are adjacent in
+     * the host's memory (speed only: a stream of whole pages touches host memory sequentially).
+     */
+    int off(int s) {
+        return s << 6;
+    }
+
     public int sets() {
         return sets;
     }
@@ -92,22 +105,20 @@ public final class Cache {
 
     /** The slot holding {@code line}, or -1. */
     int find(long line) {
-        int b = ((int) line & setMask) << waysShift;
-        for (int i = b, e = b + ways; i < e; i++) if (tag[i] == line) return i;
+        for (int i = (int) line & setMask, e = tag.length; i < e; i += sets) if (tag[i] == line) return i;
         return -1;
     }
 
     /** A slot for {@code line}: an invalid way if any, else the least recently used. */
     int victim(long line) {
         int set = (int) line & setMask;
-        int b = set << waysShift;
         if (setCount[set] < ways) {
-            for (int i = b, e = b + ways; i < e; i++) if (tag[i] == -1) return i;
+            for (int i = set, e = tag.length; i < e; i += sets) if (tag[i] == -1) return i;
         }
-        if (order != null) return b + ((int) (order[set] >>> (4 * (ways - 1))) & 0xf);
-        int best = b;
+        if (order != null) return set + (((int) (order[set] >>> (4 * (ways - 1))) & 0xf) << setShift);
+        int best = set;
         long bs = Long.MAX_VALUE;
-        for (int i = b, e = b + ways; i < e; i++) {
+        for (int i = set, e = tag.length; i < e; i += sets) {
             if (stamp[i] < bs) {
                 bs = stamp[i];
                 best = i;
@@ -131,8 +142,8 @@ public final class Cache {
             stamp[s] = ++clock;
             return;
         }
-        int set = s >>> waysShift;
-        long w = s & (ways - 1);
+        int set = s & setMask;
+        long w = s >>> setShift;
         long o = order[set];
         if ((o & 0xf) == w) return; // already MRU
         // position of nibble w: SWAR zero-nibble search on o ^ (w in every nibble); the lowest hit is exact
@@ -174,13 +185,13 @@ public final class Cache {
     /** Installs {@code line} in the invalid slot {@code s}. */
     void put(int s, long line) {
         tag[s] = line;
-        setCount[s >>> waysShift]++;
+        setCount[s & setMask]++;
         if (pageFilter != null) pageFilter[bucket(line)]++;
     }
 
     void drop(int s) {
         if (pageFilter != null && tag[s] != -1) pageFilter[bucket(tag[s])]--;
-        if (tag[s] != -1) setCount[s >>> waysShift]--;
+        if (tag[s] != -1) setCount[s & setMask]--;
         tag[s] = -1;
         meta[2 * s] = 0;
         meta[2 * s + 1] = 0;

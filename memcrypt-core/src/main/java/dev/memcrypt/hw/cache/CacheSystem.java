@@ -23,12 +23,12 @@ import java.util.Arrays;
  *   holds the line and the package holds it exclusively.
  * <li>Read miss: L1 -> own LLC (a peer L1 in M writes its data into the LLC and drops to S) ->
  *   snoop the other packages' LLCs (a package holding the line dirty writes it back to DRAM
- *   through <em>its</em> controller, MESI without O, and drops to S) -> fill from DRAM through
- *   the own controller.
+ *   through the line's home controller, MESI without O, and drops to S) -> fill from DRAM through
+ *   the line's home controller (the package whose DRAM range holds it, {@link HomeOf}).
  * <li>Write: needs M. A write hit in S, or a write miss, invalidates every other copy in the
- *   machine first (dirty copies are written back to DRAM by their package's controller).
+ *   machine first (dirty copies are written back to DRAM by their home controller).
  * <li>Evictions: L1 victim in M writes its data into the LLC; an LLC victim back-invalidates the
- *   L1 copies and, if dirty, is written back (encrypted) by the package's controller.
+ *   L1 copies and, if dirty, is written back (encrypted) by the line's home controller.
  * </ul>
  * Because lines are keyed by full PA, two KeyIDs of one physical line are <b>not</b> coherent
  * with each other: that is the MKTME aliasing hazard of seed 001, reproduced, not prevented.
@@ -51,13 +51,24 @@ public final class CacheSystem {
     private final int cpp;
     private final MemoryController[] mc;
     private final KeyIdOf keyIdOf;
+    private final HomeOf homeOf;
 
     /** Extracts the KeyID from a full line number (depends on the KeyID bits in effect). */
     public interface KeyIdOf {
         int keyId(long line);
     }
 
-    public CacheSystem(int packages, int coresPerPackage, int l1Bytes, int l1Ways, int llcBytes, int llcWays, MemoryController[] mc, KeyIdOf keyIdOf) {
+    /**
+     * The home package of a full line number: the package whose memory controller (and key table)
+     * serves that physical address (NUMA: the package whose DRAM it is).
+     */
+    public interface HomeOf {
+        int home(long line);
+    }
+
+    public CacheSystem(int packages, int coresPerPackage, int l1Bytes, int l1Ways, int llcBytes, int llcWays, MemoryController[] mc, KeyIdOf keyIdOf,
+            HomeOf homeOf) {
+        this.homeOf = homeOf;
         this.cpp = coresPerPackage;
         int n = packages * coresPerPackage;
         l1 = new Cache[n];
@@ -134,7 +145,7 @@ public final class CacheSystem {
             int s = L.find(line);
             if (s < 0) continue;
             if (L.state(s) == Cache.M) {
-                System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+                System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
                 C.setState(ls, Cache.M);
             }
             L.drop(s);
@@ -155,7 +166,7 @@ public final class CacheSystem {
             int s = L.find(line);
             if (s < 0) continue;
             if (L.state(s) == Cache.M) {
-                System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+                System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
                 C.setState(ls, Cache.M);
             }
             L.setState(s, Cache.S);
@@ -174,7 +185,7 @@ public final class CacheSystem {
             found = true;
             if (invalidate) invalidatePeers(q, ls, -1);
             else downgradePeers(q, ls, -1);
-            if (C.state(ls) == Cache.M) mc[q].writeBack(line, C.data, ls * LINE);
+            if (C.state(ls) == Cache.M) mc[homeOf.home(line)].writeBack(line, C.data, C.off(ls));
             if (invalidate) C.drop(ls);
             else C.setState(ls, Cache.S);
         }
@@ -200,18 +211,18 @@ public final class CacheSystem {
             boolean shared = llc.length > 1 && snoopOthers(p, line, write);
             ls = -ls - 1;
             if (C.tag[ls] != -1) evictLlc(p, ls);
-            MemoryController m = mc[p];
+            MemoryController m = mc[homeOf.home(line)];
             C.put(ls, line);
             C.setSharers(ls, 0);
             C.setGen(ls, m.keyGeneration(keyIdOf.keyId(line)));
-            if (!(write && full)) m.fill(line, C.data, ls * LINE);
+            if (!(write && full)) m.fill(line, C.data, C.off(ls));
             C.setState(ls, shared && !write ? Cache.S : Cache.E);
             C.touch(ls);
         }
         Cache L = l1[c];
         int s = L.victim(line);
         if (L.tag[s] != -1) evictL1(c, s);
-        if (!(write && full)) System.arraycopy(C.data, ls * LINE, L.data, s * LINE, LINE);
+        if (!(write && full)) System.arraycopy(C.data, C.off(ls), L.data, s * LINE, LINE);
         L.put(s, line);
         L.up[s] = ls;
         L.setGen(s, C.gen(ls));
@@ -231,7 +242,7 @@ public final class CacheSystem {
         int ls = L.up[s];
         assert C.tag[ls] == line : "inclusion violated for line 0x" + Long.toHexString(line); // checkInvariants() checks inclusion too
         if (L.state(s) == Cache.M) {
-            System.arraycopy(L.data, s * LINE, C.data, ls * LINE, LINE);
+            System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
             C.setState(ls, Cache.M);
         }
         L.drop(s);
@@ -248,7 +259,7 @@ public final class CacheSystem {
     private void evictLlc(int p, int ls) {
         Cache C = llc[p];
         invalidatePeers(p, ls, -1);
-        if (C.state(ls) == Cache.M) mc[p].writeBack(C.tag[ls], C.data, ls * LINE);
+        if (C.state(ls) == Cache.M) mc[homeOf.home(C.tag[ls])].writeBack(C.tag[ls], C.data, C.off(ls));
         C.drop(ls);
     }
 
@@ -257,6 +268,14 @@ public final class CacheSystem {
     /** Reads {@code len} bytes at full physical address {@code fullPa} as core {@code c}. */
     public void read(int c, long fullPa, byte[] dst, int off, int len) {
         while (len > 0) {
+            if ((fullPa & (LINE - 1)) == 0 && len >= LINE) { // whole lines: page-granular bulk path
+                int n = (int) Math.min(len >>> 6, 64 - ((fullPa >>> 6) & 63));
+                linesInPage(c, fullPa >>> 6, n, dst, off, false);
+                fullPa += (long) n * LINE;
+                off += n * LINE;
+                len -= n * LINE;
+                continue;
+            }
             int lo = (int) (fullPa & (LINE - 1));
             int n = Math.min(len, LINE - lo);
             int s = acquire(c, fullPa >>> 6, false, false);
@@ -270,6 +289,14 @@ public final class CacheSystem {
     /** Writes bytes at full physical address {@code fullPa} as core {@code c} (write-allocate). */
     public void write(int c, long fullPa, byte[] src, int off, int len) {
         while (len > 0) {
+            if ((fullPa & (LINE - 1)) == 0 && len >= LINE) { // whole lines: page-granular bulk path
+                int n = (int) Math.min(len >>> 6, 64 - ((fullPa >>> 6) & 63));
+                linesInPage(c, fullPa >>> 6, n, src, off, true);
+                fullPa += (long) n * LINE;
+                off += n * LINE;
+                len -= n * LINE;
+                continue;
+            }
             int lo = (int) (fullPa & (LINE - 1));
             int n = Math.min(len, LINE - lo);
             int s = acquire(c, fullPa >>> 6, true, n == LINE);
@@ -279,6 +306,100 @@ public final class CacheSystem {
             len -= n;
         }
     }
+
+    /**
+     * Bulk path for {@code n} whole lines of one 4 KiB page from full line {@code line}, as core
+     * {@code c} (write: {@code buf} is the source of full-line stores; read: the destination).
+     * Architecturally and micro-architecturally the same as {@code n} calls of {@link #acquire}
+     * (same states, same LRU order, same victims and write-backs in the same order); it is only
+     * cheaper: the home controller, the fill generation and "could another package hold a line
+     * of this page" are computed once per page. When no LLC of the machine holds a line of the
+     * page (page filters, exact for "none"), every line misses everywhere, so the lookups and
+     * snoops are skipped and each line takes the miss path directly. Otherwise every line goes
+     * through {@link #acquire}.
+     */
+    private void linesInPage(int c, long line, int n, byte[] buf, int off, boolean write) {
+        if (!pageUncached(line)) {
+            Cache L = l1[c];
+            for (int i = 0; i < n; i++, line++, off += LINE) {
+                int s = acquire(c, line, write, true);
+                if (write) System.arraycopy(buf, off, L.data, s * LINE, LINE);
+                else System.arraycopy(L.data, s * LINE, buf, off, LINE);
+            }
+            return;
+        }
+        int p = pkgOf[c];
+        Cache C = llc[p];
+        Cache L = l1[c];
+        MemoryController m = mc[homeOf.home(line)];
+        long gen = m.keyGeneration(keyIdOf.keyId(line));
+        long b = coreBit[c];
+        byte[] cd = C.data, ld = L.data;
+        boolean batched = batchVictims(p, line, n);
+        boolean filled = batched && !write;
+        int[] slots = victimSlots;
+        if (filled) m.readRun(line, cd, C.off(slots[0]), n); // the new slots are contiguous: one decryptLines
+        for (int i = 0; i < n; i++, line++, off += LINE) {
+            // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
+            int ls;
+            if (batched) ls = slots[i]; // the freed victim slot is the set's only invalid way
+            else {
+                ls = C.victim(line);
+                if (C.tag[ls] != -1) evictLlc(p, ls);
+            }
+            C.put(ls, line);
+            C.meta[2 * ls + 1] = b; // sharers: this core (set below in miss() as well)
+            C.meta[2 * ls] = (gen << 2) | Cache.E;
+            if (!write && !filled) m.fill(line, cd, C.off(ls));
+            C.touch(ls);
+            // L1
+            int s = L.victim(line);
+            if (L.tag[s] != -1) evictL1(c, s);
+            L.put(s, line);
+            L.up[s] = ls;
+            L.meta[2 * s] = (gen << 2) | (write ? Cache.M : Cache.E);
+            L.touch(s);
+            if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
+            else {
+                System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
+                System.arraycopy(cd, C.off(ls), buf, off, LINE);
+            }
+        }
+    }
+
+    /**
+     * Speed only, for {@link #linesInPage}: if the LLC victims of the {@code n} lines from
+     * {@code line} are all valid, in no L1, all dirty or all clean, consecutive full lines of one
+     * page, and in LLC slots whose data is contiguous (same way of consecutive sets), they are
+     * evicted here as one run: one posted {@code encryptLines} straight from the LLC (dirty) or
+     * a plain drop (clean). Returns whether it did so; the new lines' slots are then those
+     * victims' slots, contiguous too. Same result as evicting them one by one in the loop: no
+     * step of the loop before victim i's eviction changes victim i's set, state or data (an L1
+     * eviction only writes into a slot whose line is in an L1, which these are not), and no DRAM
+     * write happens in between.
+     */
+    private boolean batchVictims(int p, long line, int n) {
+        Cache C = llc[p];
+        if (n < 2) return false;
+        int ls0 = C.victim(line);
+        long vt0 = C.tag[ls0];
+        if (vt0 == -1) return false;
+        boolean dirty = C.state(ls0) == Cache.M;
+        int off0 = C.off(ls0);
+        if ((vt0 & 63) + n > 64) return false;
+        int[] slots = victimSlots;
+        for (int i = 0; i < n; i++) {
+            int ls = i == 0 ? ls0 : C.victim(line + i);
+            if (C.tag[ls] != vt0 + i || C.sharers(ls) != 0 || (C.state(ls) == Cache.M) != dirty || C.off(ls) != off0 + i * LINE) return false;
+            slots[i] = ls;
+        }
+        if (dirty) mc[homeOf.home(vt0)].writeBackRun(vt0, C.data, off0, n);
+        for (int i = 0; i < n; i++) C.drop(slots[i]);
+        return true;
+    }
+
+    // speed-only scratch: the victim slots batchVictims found (valid until the next bulk access)
+    private final int[] victimSlots = new int[64];
 
     /** 8-byte little-endian load; {@code fullPa} must not cross a line. */
     public long load64(int c, long fullPa) {
@@ -309,7 +430,7 @@ public final class CacheSystem {
     /**
      * Bulk read of whole lines, as a fast-string / streaming load: a line that some cache holds is
      * read coherently through {@link #read}; runs of lines no cache holds are filled straight from
-     * the package's controller without allocating (one batched decryption per run). Partial lines
+     * the lines' home controllers without allocating (one batched decryption per run). Partial lines
      * at either end take the ordinary path. Architecturally the same bytes as {@link #read}.
      */
     public void readStream(int c, long fullPa, byte[] dst, int off, int len) {
@@ -320,7 +441,6 @@ public final class CacheSystem {
             off += head;
             len -= head;
         }
-        MemoryController m = mc[pkgOf[c]];
         long runStart = -1;
         int runOff = 0, runN = 0;
         while (len >= LINE) {
@@ -338,7 +458,7 @@ public final class CacheSystem {
                 continue;
             }
             if (cachedAnywhere(line)) {
-                if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+                if (runN > 0) readRun(runStart, dst, runOff, runN);
                 runN = 0;
                 int s = acquire(c, line, false, false);
                 System.arraycopy(l1[c].data, s * LINE, dst, off, LINE);
@@ -353,7 +473,7 @@ public final class CacheSystem {
             off += LINE;
             len -= LINE;
         }
-        if (runN > 0) m.readRun(runStart, dst, runOff, runN);
+        if (runN > 0) readRun(runStart, dst, runOff, runN);
         if (len > 0) read(c, fullPa, dst, off, len);
     }
 
@@ -373,7 +493,6 @@ public final class CacheSystem {
             off += head;
             len -= head;
         }
-        MemoryController m = mc[pkgOf[c]];
         long runStart = -1;
         int runOff = 0, runN = 0;
         while (len >= LINE) {
@@ -405,8 +524,36 @@ public final class CacheSystem {
             off += LINE;
             len -= LINE;
         }
-        if (runN > 0) m.writeRun(runStart, src, runOff, runN);
+        if (runN > 0) writeRun(runStart, src, runOff, runN);
         if (len > 0) write(c, fullPa, src, off, len);
+    }
+
+    /** {@link MemoryController#readRun} split at home-package boundaries (at most one controller per page). */
+    private void readRun(long line, byte[] dst, int off, int n) {
+        while (n > 0) {
+            int h = homeOf.home(line);
+            int k = 64 - (int) (line & 63);
+            while (k < n && homeOf.home(line + k) == h) k += 64;
+            k = Math.min(k, n);
+            mc[h].readRun(line, dst, off, k);
+            line += k;
+            off += k * LINE;
+            n -= k;
+        }
+    }
+
+    /** {@link MemoryController#writeRun} split at home-package boundaries. */
+    private void writeRun(long line, byte[] src, int off, int n) {
+        while (n > 0) {
+            int h = homeOf.home(line);
+            int k = 64 - (int) (line & 63);
+            while (k < n && homeOf.home(line + k) == h) k += 64;
+            k = Math.min(k, n);
+            mc[h].writeRun(line, src, off, k);
+            line += k;
+            off += k * LINE;
+            n -= k;
+        }
     }
 
     // speed-only scratch for copyStream's fallback
@@ -422,12 +569,11 @@ public final class CacheSystem {
      */
     public void copyStream(int c, long srcFull, long dstFull, long len) {
         if (((srcFull | dstFull | len) & (LINE - 1)) != 0) throw new IllegalArgumentException("copyStream needs whole lines");
-        MemoryController m = mc[pkgOf[c]];
         while (len > 0) {
             int n = (int) Math.min(len, Math.min(4096 - (srcFull & 4095), 4096 - (dstFull & 4095)));
             long sl = srcFull >>> 6, dl = dstFull >>> 6;
-            if (pageUncached(sl) && pageUncached(dl)) {
-                m.copyRun(sl, dl, n / LINE);
+            if (pageUncached(sl) && pageUncached(dl) && homeOf.home(sl) == homeOf.home(dl)) {
+                mc[homeOf.home(sl)].copyRun(sl, dl, n / LINE);
             } else {
                 readStream(c, srcFull, copyTmp, 0, n);
                 writeStream(c, dstFull, copyTmp, 0, n);
@@ -514,7 +660,7 @@ public final class CacheSystem {
         }
         for (Cache C : llc) {
             int s = C.find(line);
-            if (s >= 0) return Arrays.copyOfRange(C.data, s * LINE, s * LINE + LINE);
+            if (s >= 0) return Arrays.copyOfRange(C.data, C.off(s), C.off(s) + LINE);
         }
         return null;
     }

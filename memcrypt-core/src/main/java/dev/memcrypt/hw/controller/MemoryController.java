@@ -7,14 +7,16 @@ import java.util.List;
 
 /**
  * One package's memory controller: the only place where plaintext becomes ciphertext and back.
+ * It serves its package's home range of DRAM (the machine's {@code homePackage}) for every
+ * package's caches.
  *
  * <h2>Data path</h2>
  * <ul>
- * <li><b>Fill</b> (a cache miss of this package reads line {@code L} under KeyID {@code k}):
+ * <li><b>Fill</b> (a cache miss of any package reads line {@code L} under KeyID {@code k}):
  *   settle any posted write-back that overlaps the line, read the ciphertext from DRAM, choose the
  *   key from this package's {@link KeyTable} entry for {@code k} ({@link #keyFor}), decrypt with
  *   XTS line mode (tweak = PA with KeyID bits stripped, XOR salt), hand the plaintext to the cache.
- * <li><b>Write-back</b> (a dirty line leaves this package's caches): the key in effect at that
+ * <li><b>Write-back</b> (a dirty line of this home range leaves any package's caches): the key in effect at that
  *   moment is captured, the line is posted, and encrypted and stored to DRAM.
  * </ul>
  * Key choice: unprogrammed / CLEAR_KEY KeyIDs fall back to KeyID 0's treatment (TME key, or
@@ -204,6 +206,31 @@ public final class MemoryController {
     }
 
     /**
+     * Write-back of {@code n} consecutive plaintext lines {@code src[off..off+64n)} at full lines
+     * {@code line..line+n-1} (one page at most): the same as {@code n} {@link #writeBack} calls in
+     * order. A whole page with nothing posted is encrypted straight into DRAM (posting and
+     * draining at once; nothing can observe the difference).
+     */
+    public void writeBackRun(long line, byte[] src, int off, int n) {
+        long full = line << 6;
+        long pa = dramPa(full);
+        if (n != RUN || (pa & (Dram.PAGE - 1)) != 0) {
+            for (int i = 0; i < n; i++) writeBack(line + i, src, off + i * LINE);
+            return;
+        }
+        writeBacks += n;
+        long len = (long) n * LINE;
+        XtsKey key = keyOfFull(full, pa);
+        for (MemoryController c : all) {
+            if (c.raCount != 0) c.dropReadAhead(pa, len);
+            if (c.postedOverlaps(pa, len)) c.drain(); // older posted copies land first (posting order)
+        }
+        drain();
+        if (key == null) dram.writeFrom(pa, src, off, n * LINE);
+        else engine.encryptLines(key, tme.salt(), pa, src, off, dram.pageArray(pa), 0, n);
+    }
+
+    /**
      * Streaming fill of {@code n} consecutive full lines starting at {@code line} (same KeyID /
      * C-bit) straight into {@code dst}, without allocating in any cache: what a run of
      * {@link #fill} calls would return, in one {@code decryptLines} call. The caller guarantees no
@@ -216,8 +243,13 @@ public final class MemoryController {
         long pa = dramPa(full);
         settleRange(pa, (long) n * LINE);
         XtsKey key = keyOfFull(full, pa);
-        dram.readInto(pa, dst, off, n * LINE);
-        if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, n);
+        byte[] frame = key != null && (pa & (Dram.PAGE - 1)) + (long) n * LINE <= Dram.PAGE ? dram.pageArrayIfPresent(pa) : null;
+        if (frame != null) {
+            engine.decryptLines(key, tme.salt(), pa, frame, (int) (pa & (Dram.PAGE - 1)), dst, off, n); // straight from the frame
+        } else {
+            dram.readInto(pa, dst, off, n * LINE);
+            if (key != null) engine.decryptLines(key, tme.salt(), pa, dst, off, dst, off, n);
+        }
         lastMiss = line + n - 1;
     }
 

@@ -307,7 +307,7 @@ public final class Core {
                     }
                     XtsKey key = XtsKey.of(r);
                     Arrays.fill(r, (byte) 0);
-                    table.setKey(keyId, key);
+                    table.setRandomKey(keyId, key);
                 }
                 case 2 -> table.clear(keyId);
                 default -> table.noEncrypt(keyId);

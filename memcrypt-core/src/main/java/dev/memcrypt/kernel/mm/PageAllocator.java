@@ -28,11 +28,15 @@ public final class PageAllocator {
         this.frames = frames;
     }
 
-    /** A zeroed page whose contents are encrypted under {@code keyId}. */
+    /**
+     * A zeroed page whose contents are encrypted under {@code keyId}. Zeroed with streaming
+     * (non-temporal) full-line stores through the new KeyID, as clear_page with MOVNTI: the zeros
+     * go encrypted to DRAM without displacing cached data (the user's first write then allocates).
+     */
     public Page alloc(int keyId) {
         long pa = frames.alloc();
         allocated++;
-        m.pstore(cpu, pa, keyId, ZERO);
+        m.pstoreStream(cpu, pa, keyId, ZERO);
         return new Page(pa, keyId, false);
     }
 

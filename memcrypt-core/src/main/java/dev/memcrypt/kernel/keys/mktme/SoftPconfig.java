@@ -96,7 +96,7 @@ public final class SoftPconfig implements KeyTableProgrammer {
                             d[i] ^= p.field1()[i];
                             w[i] ^= p.field2()[i];
                         }
-                        t.setKey(p.keyId(), XtsKey.of(d, w));
+                        t.setRandomKey(p.keyId(), XtsKey.of(d, w));
                     } finally {
                         Arrays.fill(d, (byte) 0);
                         Arrays.fill(w, (byte) 0);
