@@ -129,7 +129,7 @@ public final class Parser {
         if (action == null) throw new IllegalStateException(st.name() + ".compile returned null");
         args.end();
         if (bind != null) bound.add(bind);
-        return new Script.Line(no, masked(lx, args.secrets()), bind, st, action, expected);
+        return new Script.Line(no, ScriptSyntaxException.abbreviate(masked(lx, args.secrets())), bind, st, action, expected);
     }
 
     /** key=HEX / tweak=HEX inside words and strings (mktme payloads): key material, never echoed. */
