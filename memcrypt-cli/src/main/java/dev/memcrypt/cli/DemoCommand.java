@@ -52,10 +52,16 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (json && (which.sme || which.engine)) throw new IllegalArgumentException("demo: --json goes with the MKTME demo only");
+        var parsed = spec.commandLine().getParseResult();
+        for (String o : new String[] {"--kernel-size", "--initrd-size"}) {
+            if (!which.sme && parsed.hasMatchedOption(o)) throw new IllegalArgumentException("demo: " + o + " goes with --sme only");
+        }
         if (which.engine) return EngineDemo.show(out, XtsEngine.best()) ? 0 : 1;
         if (which.sme) {
+            // both sizes checked before the demo prints anything
             long k = SmeBootOptions.size("kernel-size", kernelSize);
             long i = SmeBootOptions.size("initrd-size", initrdSize);
+            SmeBootOptions.defaults().withSizes(k, i); // range check (IllegalArgumentException -> exit 2)
             boolean[] ok = {true};
             relay(out, ps -> SmeDemo.run(ps, k, i));
             return ok[0] ? 0 : 1;

@@ -26,8 +26,9 @@ import picocli.CommandLine.Parameters;
         name = "keyctl",
         description = {
             "Run one keyutils-style keyctl command against a freshly booted embedded machine.",
-            "State does not persist between runs (each run boots a new machine); to run several",
-            "commands on one machine, separate them with a ';' argument (stops at the first failure).",
+            "State does not persist between runs (each run boots a new machine); to run",
+            "several commands on one machine, separate them with a ';' argument (stops at",
+            "the first failure). Exit status: keyctl's (0 ok, 1 an error, 2 bad usage).",
             "Example: memcrypt keyctl add mktme k1 \"type=cpu algorithm=aes-xts-128\" @u"
         },
         modelTransformer = KeyctlCommand.PassThrough.class)
@@ -63,11 +64,17 @@ public final class KeyctlCommand implements Callable<Integer> {
         MachineConfig cfg = MachineConfig.defaults().with("seed", "1");
         for (String kv : machine) {
             int eq = kv.indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("machine option must be KEY=VALUE, got: " + kv);
+            if (eq <= 0) throw new IllegalArgumentException("keyctl: --machine: expected KEY=VALUE, got '" + kv + "'");
             cfg = cfg.with(kv.substring(0, eq), kv.substring(eq + 1));
         }
+        Cred cred;
+        try {
+            cred = Cred.parse(as);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("keyctl: --as: " + e.getMessage());
+        }
         Kernel kernel = Kernel.boot(Machine.powerOn(cfg), cmdline);
-        Task task = kernel.spawn(Cred.parse(as));
+        Task task = kernel.spawn(cred);
         Keyctl keyctl = new Keyctl(kernel.keys());
         List<String> cmd = new ArrayList<>();
         int rc = 0;

@@ -28,7 +28,8 @@ public final class KlCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+        // like xts and bench: a missing subcommand is bad usage (exit 2), not success
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "kl: name an instruction: encodekey, aesenc or aesdec (see memcrypt kl --help)");
     }
 
     /** The IWKey options every subcommand takes. */

@@ -64,6 +64,17 @@ public final class LabCommand implements Callable<Integer> {
         List<Experiment> todo = new ArrayList<>();
         if (names.isEmpty()) todo.addAll(Lab.all());
         else for (String n : names) todo.add(Lab.get(n)); // IllegalArgumentException -> exit 2
+        if (imageDir != null) { // a bad --image-dir is bad usage, found before any experiment runs
+            if (java.nio.file.Files.exists(imageDir) && !java.nio.file.Files.isDirectory(imageDir)) {
+                throw new IllegalArgumentException("lab: --image-dir " + imageDir + ": Not a directory");
+            }
+            try {
+                java.nio.file.Files.createDirectories(imageDir);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("lab: --image-dir " + imageDir + ": " + IoErrors.reason(e));
+            }
+            if (!java.nio.file.Files.isWritable(imageDir)) throw new IllegalArgumentException("lab: --image-dir " + imageDir + ": Permission denied");
+        }
         MachineConfig cfg = LabRun.defaultConfig();
         int failed = 0;
         List<String> summary = new ArrayList<>();

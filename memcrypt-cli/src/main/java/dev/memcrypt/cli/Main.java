@@ -35,11 +35,24 @@ public final class Main implements Runnable {
         });
         cl.setExitCodeExceptionMapper(t -> t instanceof IllegalArgumentException ? 2 : 1);
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
-            if (ex instanceof IllegalArgumentException) {
-                c.getErr().println("memcrypt: " + redact(ex.getMessage()));
-                return 2;
+            switch (ex) {
+                case IllegalArgumentException e -> {
+                    c.getErr().println("memcrypt: " + redact(e.getMessage()));
+                    return 2;
+                }
+                case java.io.UncheckedIOException e -> {
+                    String file = IoErrors.file(e.getCause());
+                    c.getErr().println("memcrypt: " + c.getCommandName() + ": " + (file != null ? file + ": " : "") + redact(IoErrors.reason(e)));
+                    return 1;
+                }
+                default -> {
+                    // a bug in memcrypt: one line (redacted) unless MEMCRYPT_DEBUG asks for the trace
+                    if (System.getenv("MEMCRYPT_DEBUG") != null) throw ex;
+                    c.getErr().println("memcrypt: " + c.getCommandName() + ": internal error: " + ex.getClass().getSimpleName()
+                            + (ex.getMessage() != null ? ": " + redact(ex.getMessage()) : "") + " (MEMCRYPT_DEBUG=1 shows the stack trace)");
+                    return 1;
+                }
             }
-            throw ex;
         });
         return cl;
     }

@@ -11,7 +11,6 @@ import dev.memcrypt.script.Value;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -72,8 +71,12 @@ public final class RunCommand implements Callable<Integer> {
         String source = file.equals("-") ? "<stdin>" : file;
         String text;
         try {
-            text = file.equals("-") ? new String(stdin.readAllBytes(), StandardCharsets.UTF_8) : Files.readString(Path.of(file));
-        } catch (IOException | RuntimeException e) {
+            text = IoErrors.utf8(file.equals("-") ? stdin.readAllBytes() : Files.readAllBytes(Path.of(file)));
+        } catch (IOException e) {
+            err.println("memcrypt run: cannot read " + source + ": " + IoErrors.reason(e));
+            err.flush();
+            return Interpreter.EXIT_SYNTAX;
+        } catch (RuntimeException e) { // InvalidPathException (a NUL in the name), OutOfMemoryError is not caught
             err.println("memcrypt run: cannot read " + source + ": " + e.getMessage());
             err.flush();
             return Interpreter.EXIT_SYNTAX;

@@ -63,4 +63,20 @@ class KeyctlCommandTest {
         assertEquals(2, r.rc());
         assertTrue(r.err().startsWith("Format:"));
     }
+
+    @Test
+    void errorsNeverEchoTheKeyAndBadCredentialsNameTheOption() {
+        String key = "5ec7e7a11ce05ec7e7a11ce05ec7e7a1";
+        Out r = run("keyctl", "add", "mktme", "k", "type=user algorithm=aes-xts-128 key=" + key, "@u");
+        assertEquals(1, r.rc());
+        assertEquals("add_key: Invalid argument\n", r.err());
+        r = run("keyctl", "add", "user", "k", key, "@bogus");
+        assertEquals(2, r.rc());
+        assertEquals("Unknown special key: '@bogus'\n", r.err());
+        r = run("keyctl", "--as", "uid=abc", "show");
+        assertEquals(2, r.rc());
+        assertEquals("memcrypt: keyctl: --as: bad uid: abc\n", r.err());
+        r = run("keyctl", "--help");
+        assertTrue(r.out().lines().allMatch(l -> l.length() <= 80), r.out());
+    }
 }

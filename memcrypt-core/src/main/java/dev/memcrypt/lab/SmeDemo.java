@@ -34,7 +34,9 @@ public final class SmeDemo {
     }
 
     public static void run(PrintStream out, long kernelSize, long initrdSize) {
+        SmeBootOptions.defaults().withSizes(kernelSize, initrdSize);
         Machine m = Machine.powerOn(config());
+        SmeBoot.checkFits(m.physLimit(), kernelSize, initrdSize); // bad sizes fail before anything is printed
         out.println("== AMD SME: the kernel encrypts itself in place at boot ==");
         out.println();
         CpuidResult r = m.core(0).cpuid(SmeCpuid.LEAF, 0);

@@ -20,7 +20,7 @@ public final class Args {
     private final List<Token> all;
     private final List<Token> positional = new ArrayList<>();
     private final Map<String, Token> options = new LinkedHashMap<>();
-    private final List<Token> secrets = new ArrayList<>();
+    private final List<Secret> secrets = new ArrayList<>();
     private String repeatedOption;
     private int next;
 
@@ -45,6 +45,11 @@ public final class Args {
     /** A syntax error for this statement, with its usage appended. */
     public ScriptSyntaxException error(String msg) {
         return new ScriptSyntaxException(line, statement.name() + ": " + msg + " (usage: " + statement.usage() + ")");
+    }
+
+    /** The positional words as written, without consuming them. */
+    public List<Token> positionals() {
+        return List.copyOf(positional);
     }
 
     /** Every argument word as written, options included (for statements with their own grammar, such as keyctl). */
@@ -172,12 +177,59 @@ public final class Args {
     public Arg<byte[]> optSecretBytes(String key, int minLen, int maxLen) {
         Token t = options.remove(key);
         if (t == null) return Arg.constant(null);
-        if (t.isLiteral()) secrets.add(t);
-        return bytesArg(key + "=", t.optionValue(), minLen, maxLen);
+        if (t.isLiteral()) secrets.add(new Secret(t, false));
+        return secretBytesArg(key + "=", t.optionValue(), minLen, maxLen);
     }
 
-    /** Tokens whose literal values must not be echoed (see {@link #optSecretBytes}). */
-    List<Token> secrets() {
+    /**
+     * A given word (from {@link #tokens()}) holding key material, such as keyctl padd's data: checked
+     * like {@link #bytes(String, Token)}, never echoed (see {@link #secret}), and a fresh buffer on
+     * every run, so the caller wipes it when done.
+     */
+    public Arg<byte[]> secretBytes(String what) {
+        if (!hasNext()) throw error("missing " + what);
+        return secretBytes(what, positional.get(next++));
+    }
+
+    /**
+     * Like {@link #secretBytes(String)} but echoed as written (an mktme payload, whose key=/tweak=
+     * values the parser masks): a fresh buffer on every run, for the caller to wipe.
+     */
+    public Arg<byte[]> freshBytes(String what) {
+        if (!hasNext()) throw error("missing " + what);
+        return secretBytesArg(what, positional.get(next++), 0, Literals.MAX_BYTES);
+    }
+
+    /** {@link #secretBytes(String)} of a given word (from {@link #tokens()}). */
+    public Arg<byte[]> secretBytes(String what, Token t) {
+        secret(t);
+        return secretBytesArg(what, t, 0, Literals.MAX_BYTES);
+    }
+
+    /**
+     * Key bytes are not kept in the compiled script: a literal is checked now (that buffer wiped)
+     * and parsed again into a fresh buffer each time the statement runs; the statement wipes it.
+     */
+    private Arg<byte[]> secretBytesArg(String what, Token t, int minLen, int maxLen) {
+        Arg<byte[]> checked = bytesArg(what, t, minLen, maxLen);
+        if (!t.isLiteral()) return checked;
+        java.util.Arrays.fill(checked.get(null), (byte) 0);
+        return s -> bytesArg(what, t, minLen, maxLen).get(s);
+    }
+
+    /**
+     * Marks a whole word as key material (a payload such as {@code keyctl add user}'s DATA): it is
+     * shown as {@code ***} wherever the statement is echoed. A bare {@code $NAME} shows as written.
+     */
+    public void secret(Token t) {
+        if (!t.isVarOnly()) secrets.add(new Secret(t, true));
+    }
+
+    /** A word whose text must not be echoed: the value of a key=value option, or the whole word. */
+    record Secret(Token token, boolean whole) {}
+
+    /** Words whose literal values must not be echoed (see {@link #optSecretBytes}, {@link #secret}). */
+    List<Secret> secrets() {
         return List.copyOf(secrets);
     }
 

@@ -129,7 +129,7 @@ public final class Parser {
         if (action == null) throw new IllegalStateException(st.name() + ".compile returned null");
         args.end();
         if (bind != null) bound.add(bind);
-        return new Script.Line(no, masked(lx, args.secrets()), bind, st, action, expected);
+        return new Script.Line(no, ScriptSyntaxException.abbreviate(masked(lx, args.secrets())), bind, st, action, expected);
     }
 
     /** key=HEX / tweak=HEX inside words and strings (mktme payloads): key material, never echoed. */
@@ -137,18 +137,19 @@ public final class Parser {
             java.util.regex.Pattern.compile("\\b(key|tweak)=(0x)?[0-9a-fA-F_:]{8,}");
 
     /** The line's text with the values of secret options and key=HEX material replaced by {@code ***}. */
-    private static String masked(Lexer.Line lx, List<Token> secrets) {
+    private static String masked(Lexer.Line lx, List<Args.Secret> secrets) {
         return KEY_MATERIAL.matcher(maskTokens(lx, secrets)).replaceAll("$1=***");
     }
 
-    private static String maskTokens(Lexer.Line lx, List<Token> secrets) {
+    private static String maskTokens(Lexer.Line lx, List<Args.Secret> secrets) {
         if (secrets.isEmpty()) return lx.text();
         int base = lx.tokens().getFirst().column();
         StringBuilder sb = new StringBuilder(lx.text());
-        List<Token> sorted = new ArrayList<>(secrets);
-        sorted.sort((a, b) -> Integer.compare(b.column(), a.column()));
-        for (Token t : sorted) {
-            int start = t.column() - base + t.optionKey().length() + 1;
+        List<Args.Secret> sorted = new ArrayList<>(secrets);
+        sorted.sort((a, b) -> Integer.compare(b.token().column(), a.token().column()));
+        for (Args.Secret sec : sorted) {
+            Token t = sec.token();
+            int start = t.column() - base + (sec.whole() ? 0 : t.optionKey().length() + 1);
             int end = t.column() - base + t.raw().length();
             sb.replace(start, end, "***");
         }

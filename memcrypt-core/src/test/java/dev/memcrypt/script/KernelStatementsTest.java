@@ -109,4 +109,31 @@ class KernelStatementsTest {
                 """);
         assertEquals(0, r.exit(), r.out() + r.err());
     }
+
+    @Test
+    void userKeyPayloadsAreNeverEchoed() {
+        // keyctl add / update / padd and add_key: the payload of a non-mktme key is its secret
+        ScriptHarness.Run r = run("""
+                keyctl add user k1 5ec7e7a11ce0000000000001 @u
+                keyctl update %user:k1 5ec7e7a11ce0000000000002
+                keyctl padd user k2 @u < 5ec7e7a11ce0000000000003
+                add_key user k3 5ec7e7a11ce0000000000004 @u
+                keyctl add user k4 5ec7e7a11ce0000000000005 @nope => EXIT_2
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("keyctl add user k1 *** @u"), r.out());
+        assertTrue(r.out().contains("keyctl update %user:k1 ***"), r.out());
+        assertTrue(r.out().contains("keyctl padd user k2 @u < ***"), r.out());
+        assertTrue(r.out().contains("add_key user k3 *** @u"), r.out());
+        assertTrue(!(r.out() + r.err()).contains("5ec7e7a11ce"), r.out() + r.err());
+        // the mktme payload stays readable but for its key material
+        r = run(USER_KEY);
+        assertTrue(r.out().contains("\"type=user algorithm=aes-xts-128 key=*** tweak=***\""), r.out());
+    }
+
+    @Test
+    void paddDataReachesTheKeyAndStaysUsable() {
+        ScriptHarness.Run r = run("keyctl padd user k @u < \"hello\"\nkeyctl print %user:k => \"hello\"\n");
+        assertEquals(0, r.exit(), r.out() + r.err());
+    }
 }

@@ -136,18 +136,25 @@ public final class SmeBoot {
         return l.start();
     }
 
+    /** Throws IllegalArgumentException when a kernel and initrd of these sizes do not fit below {@code dramTop}. */
+    public static void checkFits(long dramTop, long kernelSize, long initrdSize) {
+        long ke = align(LOAD_PHYSICAL_ADDR + kernelSize, PMD_SIZE);
+        long is = (dramTop - align(initrdSize, PMD_SIZE) - (16L << 20)) & -PMD_SIZE;
+        if (initrdSize > 0 && is < ke + EXECUTE_LEN + 2 * PMD_SIZE + KERNEL_TABLES) {
+            throw new IllegalArgumentException(String.format("DRAM (0x%x) too small for a kernel of %d and an initrd of %d bytes", dramTop, kernelSize, initrdSize));
+        }
+        if (initrdSize == 0 && ke + EXECUTE_LEN + 2 * PMD_SIZE + KERNEL_TABLES > dramTop) throw new IllegalArgumentException("DRAM too small for the kernel");
+    }
+
     private Loaded loader(SmeBootOptions o) {
         Core core = m.core(cpu);
         BootImage kernel = new BootImage("kernel", o.kernelSize(), o.seed());
         BootImage initrd = new BootImage("initrd", o.initrdSize(), o.seed());
         long dramTop = m.physLimit();
+        checkFits(dramTop, kernel.size(), initrd.size());
         long ks = LOAD_PHYSICAL_ADDR, ke = align(ks + kernel.size(), PMD_SIZE);
         long il = align(initrd.size(), PMD_SIZE);
         long is = initrd.size() == 0 ? ke : ((dramTop - il - (16L << 20)) & -PMD_SIZE);
-        if (initrd.size() > 0 && is < ke + EXECUTE_LEN + 2 * PMD_SIZE + KERNEL_TABLES) {
-            throw new IllegalArgumentException(String.format("DRAM (0x%x) too small for a kernel of %d and an initrd of %d bytes", dramTop, kernel.size(), initrd.size()));
-        }
-        if (initrd.size() == 0 && ke + EXECUTE_LEN + 2 * PMD_SIZE + KERNEL_TABLES > dramTop) throw new IllegalArgumentException("DRAM too small for the kernel");
         long ie = is + il;
         PageTableBuilder loaderPt = new PageTableBuilder(m, cpu, new FrameAllocator(LOADER_TABLES, LOAD_PHYSICAL_ADDR), 0);
         for (long a = 0; a < ke; a += PMD_SIZE) loaderPt.map(a, a, 0, Pte.RW, PageTableBuilder.PAGE_2M);

@@ -3,6 +3,7 @@ package dev.memcrypt.script.kernel;
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.cred.Cred;
 import dev.memcrypt.script.Arg;
+import dev.memcrypt.script.Args;
 import dev.memcrypt.script.Statement;
 import dev.memcrypt.script.StatementProvider;
 import dev.memcrypt.script.StatementRegistry;
@@ -49,12 +50,20 @@ public final class KernelStatements implements StatementProvider {
                     for (int i = 0; i < ts.size(); i++) if (ts.get(i).is("<")) lt = i;
                     if (lt >= 0) {
                         if (lt != ts.size() - 2) throw a.error("'<' must be followed by exactly one DATA word, at the end");
-                        stdin = a.bytes("standard input after '<'", ts.get(lt + 1));
+                        stdin = a.secretBytes("standard input after '<'", ts.get(lt + 1)); // padd/pupdate data: key material
                         ts = ts.subList(0, lt);
                     }
+                    markPayload(a, ts);
                     Arg<List<String>> argv = a.argv(ts);
                     Arg<byte[]> in = stdin;
-                    return s -> keyctl(ScriptKernel.of(s), argv.get(s), in.get(s));
+                    return s -> {
+                        byte[] data = in.get(s);
+                        try {
+                            return keyctl(ScriptKernel.of(s), argv.get(s), data);
+                        } finally {
+                            java.util.Arrays.fill(data, (byte) 0);
+                        }
+                    };
                 }));
         r.register(Statement.of("as", "as root | as uid=N [gid=N] [groups=A,B] [caps=CAP_X,CAP_Y|all|none]",
                 "switches the credentials (and task, with its keyrings) of the statements that follow", a -> {
@@ -98,6 +107,18 @@ public final class KernelStatements implements StatementProvider {
                 return Value.VOID;
             };
         }));
+    }
+
+    /**
+     * The payload words of {@code keyctl add TYPE DESC DATA RING} and {@code keyctl update KEY DATA}
+     * are key material (a user or logon key's secret): never echoed. An mktme payload stays
+     * readable; its key=/tweak= values are masked by the parser.
+     */
+    public static void markPayload(Args a, List<Token> ts) {
+        if (ts.isEmpty() || !ts.getFirst().isLiteral()) return;
+        String cmd = ts.getFirst().literal();
+        if (cmd.equals("add") && ts.size() > 3 && !(ts.get(1).isLiteral() && ts.get(1).literal().equals("mktme"))) a.secret(ts.get(3));
+        if (cmd.equals("update") && ts.size() > 2) a.secret(ts.get(2));
     }
 
     static Value keyctl(ScriptKernel k, List<String> argv, byte[] stdin) {

@@ -286,15 +286,26 @@ public final class MmStatements implements StatementProvider {
         });
         if (r.get("add_key") == null) {
             reg(r, "add_key", "add_key TYPE DESCRIPTION PAYLOAD KEYRING", "add_key(2) as the current process's thread: returns the serial (KEYRING: @t @p @s @u @us or a serial)", a -> {
+                List<dev.memcrypt.script.Token> words = a.positionals();
+                boolean mktme = !words.isEmpty() && words.getFirst().isLiteral() && words.getFirst().literal().equals("mktme");
                 Arg<String> type = a.word("TYPE"), desc = a.word("DESCRIPTION");
-                Arg<byte[]> payload = a.bytes("PAYLOAD");
+                // a user/logon key's payload is its secret: never echoed (an mktme payload's key=/tweak= are masked by the parser)
+                Arg<byte[]> payload = mktme ? a.freshBytes("PAYLOAD") : a.secretBytes("PAYLOAD");
                 Arg<String> ring = a.word("KEYRING");
                 a.end();
-                return s -> Value.num(k(s).keys().addKey(task(s), type.get(s), desc.get(s), payload.get(s), keyring(ring.get(s))));
+                return s -> {
+                    byte[] p = payload.get(s); // add_key copies it in (copy_from_user); ours is wiped
+                    try {
+                        return Value.num(k(s).keys().addKey(task(s), type.get(s), desc.get(s), p, keyring(ring.get(s))));
+                    } finally {
+                        java.util.Arrays.fill(p, (byte) 0);
+                    }
+                };
             });
         }
         if (r.get("keyctl") == null) {
             reg(r, "keyctl", "keyctl COMMAND ARGS...", "keyutils' keyctl(1) as the current process: returns its output (a number if it printed one); a failure raises its errno", a -> {
+                dev.memcrypt.script.kernel.KernelStatements.markPayload(a, a.tokens());
                 Arg<List<String>> argv = a.argv();
                 return s -> keyctl(s, argv.get(s));
             });

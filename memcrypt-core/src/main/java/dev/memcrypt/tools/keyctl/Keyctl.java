@@ -379,9 +379,14 @@ public final class Keyctl {
     private int add(Ctx c, List<String> a) throws Exit {
         argc(c, a, 5);
         int dest = keyId(c, a.get(4));
-        int id = sys(c, "add_key", () -> svc.addKey(c.t(), a.get(1), a.get(2), bytes(a.get(3)), dest));
-        c.out().println(id);
-        return 0;
+        byte[] data = bytes(a.get(3));
+        try {
+            int id = sys(c, "add_key", () -> svc.addKey(c.t(), a.get(1), a.get(2), data, dest));
+            c.out().println(id);
+            return 0;
+        } finally {
+            java.util.Arrays.fill(data, (byte) 0); // add_key copied it in
+        }
     }
 
     private int padd(Ctx c, List<String> a) throws Exit {
@@ -408,8 +413,13 @@ public final class Keyctl {
     private int update(Ctx c, List<String> a) throws Exit {
         argc(c, a, 3);
         int key = keyId(c, a.get(1));
-        sysv(c, "keyctl_update", () -> svc.update(c.t(), key, bytes(a.get(2))));
-        return 0;
+        byte[] data = bytes(a.get(2));
+        try {
+            sysv(c, "keyctl_update", () -> svc.update(c.t(), key, data));
+            return 0;
+        } finally {
+            java.util.Arrays.fill(data, (byte) 0);
+        }
     }
 
     private int pupdate(Ctx c, List<String> a) throws Exit {
