@@ -415,9 +415,15 @@ public final class CacheSystem {
             lm[2 * s + 1] = 0;
             L.touch(s);
             if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
-            else {
-                System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
-                System.arraycopy(cd, C.off(ls), buf, off, LINE);
+            else System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
+        }
+        if (!write) { // the new LLC lines are clean (E), so no L1 eviction above wrote into them: copy them out per slot run
+            off -= n * LINE;
+            for (int a = 0; a < n; ) {
+                int e = a + 1;
+                while (e < n && slots[e] == slots[e - 1] + 1) e++;
+                System.arraycopy(cd, C.off(slots[a]), buf, off + a * LINE, (e - a) * LINE);
+                a = e;
             }
         }
     }
