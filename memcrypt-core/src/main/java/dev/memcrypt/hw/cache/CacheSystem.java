@@ -392,6 +392,10 @@ public final class CacheSystem {
         int[] csc = C.setCount, lsc = L.setCount, lup = L.up;
         int cmask = C.setMask, lmask = L.setMask;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
+        // distinct L1 sets: no line of this page evicts another, so the data moves can wait until after the loop
+        boolean defer = n <= L.sets;
+        int[] l1s = l1Slots, evS = evictFrom, evU = evictTo;
+        int ne = 0;
         C.pageFilter[Cache.bucket(line)] += n;
         for (int i = 0; i < n; i++, line++, off += LINE) {
             int ls = slots[i];
@@ -404,7 +408,10 @@ public final class CacheSystem {
             if (lt[s] != -1) { // evictL1: data and M into its LLC slot, sharer bit off; drop + put keep the set count
                 int u = lup[s];
                 if ((lm[2 * s] & 3) == Cache.M) {
-                    System.arraycopy(ld, s * LINE, cd, C.off(u), LINE);
+                    if (defer) {
+                        evS[ne] = s;
+                        evU[ne++] = u;
+                    } else System.arraycopy(ld, s * LINE, cd, C.off(u), LINE);
                     cm[2 * u] |= Cache.M;
                 }
                 cm[2 * u + 1] &= ~b;
@@ -414,11 +421,28 @@ public final class CacheSystem {
             lm[2 * s] = lmeta;
             lm[2 * s + 1] = 0;
             L.touch(s);
-            if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
+            if (defer) l1s[i] = s;
+            else if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
             else System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
         }
+        off -= n * LINE;
+        if (defer) {
+            // victims' data first (their L1 slots are about to be overwritten), then the new lines', per contiguous run
+            for (int a = 0; a < ne; ) {
+                int e = a + 1;
+                while (e < ne && evS[e] == evS[e - 1] + 1 && evU[e] == evU[e - 1] + 1) e++;
+                System.arraycopy(ld, evS[a] * LINE, cd, C.off(evU[a]), (e - a) * LINE);
+                a = e;
+            }
+            for (int a = 0; a < n; ) {
+                int e = a + 1;
+                while (e < n && l1s[e] == l1s[e - 1] + 1 && (write || slots[e] == slots[e - 1] + 1)) e++;
+                if (write) System.arraycopy(buf, off + a * LINE, ld, l1s[a] * LINE, (e - a) * LINE);
+                else System.arraycopy(cd, C.off(slots[a]), ld, l1s[a] * LINE, (e - a) * LINE);
+                a = e;
+            }
+        }
         if (!write) { // the new LLC lines are clean (E), so no L1 eviction above wrote into them: copy them out per slot run
-            off -= n * LINE;
             for (int a = 0; a < n; ) {
                 int e = a + 1;
                 while (e < n && slots[e] == slots[e - 1] + 1) e++;
@@ -427,6 +451,9 @@ public final class CacheSystem {
             }
         }
     }
+
+    // speed-only scratch for batchedLoop: the new lines' L1 slots and the dirty L1 victims (slot, LLC slot)
+    private final int[] l1Slots = new int[64], evictFrom = new int[64], evictTo = new int[64];
 
     /**
      * Speed only, for {@link #linesInPage}: evicts the LLC victims of the {@code n} lines from
