@@ -335,10 +335,21 @@ public final class CacheSystem {
         long gen = m.keyGeneration(keyIdOf.keyId(line));
         long b = coreBit[c];
         byte[] cd = C.data, ld = L.data;
-        boolean batched = batchVictims(p, line, n);
+        boolean batched = batchVictims(p, line, n, !write, m);
         boolean filled = batched && !write;
         int[] slots = victimSlots;
-        if (filled) m.readRun(line, cd, C.off(slots[0]), n); // the new slots are contiguous: one decryptLines
+        if (filled) { // one decryptLines per run of contiguous new slots (one run in the steady state)
+            for (int a = 0; a < n; ) {
+                int e = a + 1;
+                while (e < n && slots[e] == slots[e - 1] + 1) e++;
+                m.readRun(line + a, cd, C.off(slots[a]), e - a);
+                a = e;
+            }
+        }
+        if (batched && cpp <= 64) {
+            batchedLoop(C, L, line, n, buf, off, write, gen, b);
+            return;
+        }
         for (int i = 0; i < n; i++, line++, off += LINE) {
             // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
             int ls;
@@ -368,33 +379,131 @@ public final class CacheSystem {
     }
 
     /**
-     * Speed only, for {@link #linesInPage}: if the LLC victims of the {@code n} lines from
-     * {@code line} are all valid, in no L1, all dirty or all clean, consecutive full lines of one
-     * page, and in LLC slots whose data is contiguous (same way of consecutive sets), they are
-     * evicted here as one run: one posted {@code encryptLines} straight from the LLC (dirty) or
-     * a plain drop (clean). Returns whether it did so; the new lines' slots are then those
-     * victims' slots, contiguous too. Same result as evicting them one by one in the loop: no
-     * step of the loop before victim i's eviction changes victim i's set, state or data (an L1
-     * eviction only writes into a slot whose line is in an L1, which these are not), and no DRAM
-     * write happens in between.
+     * Speed only: the loop of {@link #linesInPage} after {@link #batchVictims} (the new LLC slots
+     * are free, in {@link #victimSlots}) with the installs and the L1 eviction
+     * ({@link #evictL1} for at most 64 cores per package: no aliased sharer bits) written out
+     * flat; the page filter count of the new page (one bucket) is raised once. Same steps in the
+     * same order as the general loop.
      */
-    private boolean batchVictims(int p, long line, int n) {
-        Cache C = llc[p];
-        if (n < 2) return false;
-        int ls0 = C.victim(line);
-        long vt0 = C.tag[ls0];
-        if (vt0 == -1) return false;
-        boolean dirty = C.state(ls0) == Cache.M;
-        int off0 = C.off(ls0);
-        if ((vt0 & 63) + n > 64) return false;
+    private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
+        byte[] cd = C.data, ld = L.data;
+        long[] ct = C.tag, cm = C.meta, lt = L.tag, lm = L.meta;
+        int[] csc = C.setCount, lsc = L.setCount, lup = L.up;
+        int cmask = C.setMask, lmask = L.setMask;
+        long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
+        // distinct L1 sets: no line of this page evicts another, so the data moves can wait until after the loop
+        boolean defer = n <= L.sets;
+        int[] l1s = l1Slots, evS = evictFrom, evU = evictTo;
+        int ne = 0;
+        C.pageFilter[Cache.bucket(line)] += n;
+        for (int i = 0; i < n; i++, line++, off += LINE) {
+            int ls = slots[i];
+            ct[ls] = line;
+            csc[ls & cmask]++;
+            cm[2 * ls] = cmeta;
+            cm[2 * ls + 1] = b; // sharers: this core
+            C.touch(ls);
+            int s = L.victim(line);
+            if (lt[s] != -1) { // evictL1: data and M into its LLC slot, sharer bit off; drop + put keep the set count
+                int u = lup[s];
+                if ((lm[2 * s] & 3) == Cache.M) {
+                    if (defer) {
+                        evS[ne] = s;
+                        evU[ne++] = u;
+                    } else System.arraycopy(ld, s * LINE, cd, C.off(u), LINE);
+                    cm[2 * u] |= Cache.M;
+                }
+                cm[2 * u + 1] &= ~b;
+            } else lsc[s & lmask]++;
+            lt[s] = line;
+            lup[s] = ls;
+            lm[2 * s] = lmeta;
+            lm[2 * s + 1] = 0;
+            L.touch(s);
+            if (defer) l1s[i] = s;
+            else if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
+            else System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
+        }
+        off -= n * LINE;
+        if (defer) {
+            // victims' data first (their L1 slots are about to be overwritten), then the new lines', per contiguous run
+            for (int a = 0; a < ne; ) {
+                int e = a + 1;
+                while (e < ne && evS[e] == evS[e - 1] + 1 && evU[e] == evU[e - 1] + 1) e++;
+                System.arraycopy(ld, evS[a] * LINE, cd, C.off(evU[a]), (e - a) * LINE);
+                a = e;
+            }
+            for (int a = 0; a < n; ) {
+                int e = a + 1;
+                while (e < n && l1s[e] == l1s[e - 1] + 1 && (write || slots[e] == slots[e - 1] + 1)) e++;
+                if (write) System.arraycopy(buf, off + a * LINE, ld, l1s[a] * LINE, (e - a) * LINE);
+                else System.arraycopy(cd, C.off(slots[a]), ld, l1s[a] * LINE, (e - a) * LINE);
+                a = e;
+            }
+        }
+        if (!write) { // the new LLC lines are clean (E), so no L1 eviction above wrote into them: copy them out per slot run
+            for (int a = 0; a < n; ) {
+                int e = a + 1;
+                while (e < n && slots[e] == slots[e - 1] + 1) e++;
+                System.arraycopy(cd, C.off(slots[a]), buf, off + a * LINE, (e - a) * LINE);
+                a = e;
+            }
+        }
+    }
+
+    // speed-only scratch for batchedLoop: the new lines' L1 slots and the dirty L1 victims (slot, LLC slot)
+    private final int[] l1Slots = new int[64], evictFrom = new int[64], evictTo = new int[64];
+
+    /**
+     * Speed only, for {@link #linesInPage}: evicts the LLC victims of the {@code n} lines from
+     * {@code line} up front, in line order, if that is the same as evicting each in the loop:
+     * the lines fall in distinct LLC sets ({@code n <= sets}), every victim is in no L1 (so the
+     * loop's L1 evictions, which only write into slots of lines held in an L1, never touch it),
+     * and, when the loop fills from DRAM ({@code fills}), no dirty victim is a DRAM line of the
+     * page other than the one filled at its own position (so no fill reads DRAM that the
+     * per-line order would have read before that write-back). Dirty victims that are consecutive
+     * lines of one page in contiguous slots go as one {@code writeBackRun} (one
+     * {@code encryptLines} straight from the LLC for a whole page), others one by one, all in
+     * line order. Returns whether it did so; {@link #victimSlots} then holds the new lines'
+     * slots (contiguous in the steady state of a stream).
+     */
+    private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
+        Cache C = llc[p];
+        if (n < 2 || n > C.sets) return false;
+        int[] slots = victimSlots;
+        long page = home.dramLine(line) & ~63L;
         for (int i = 0; i < n; i++) {
-            int ls = i == 0 ? ls0 : C.victim(line + i);
-            if (C.tag[ls] != vt0 + i || C.sharers(ls) != 0 || (C.state(ls) == Cache.M) != dirty || C.off(ls) != off0 + i * LINE) return false;
+            int ls = C.victim(line + i);
+            long vt = C.tag[ls];
+            if (vt != -1) {
+                if (C.sharers(ls) != 0) return false;
+                if (fills && C.state(ls) == Cache.M) {
+                    long d = mc[homeOf.home(vt)].dramLine(vt);
+                    if ((d & ~63L) == page && d != page + ((line + i) & 63)) return false;
+                }
+            }
             slots[i] = ls;
         }
-        if (dirty) mc[homeOf.home(vt0)].writeBackRun(vt0, C.data, off0, n);
-        for (int i = 0; i < n; i++) C.drop(slots[i]);
+        byte[] cd = C.data;
+        for (int i = 0; i < n; ) {
+            int ls = slots[i];
+            long vt = C.tag[ls];
+            if (vt == -1) {
+                i++;
+                continue;
+            }
+            int e = i + 1;
+            if (C.state(ls) == Cache.M) {
+                while (e < n && slots[e] == ls + (e - i) && C.tag[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && C.state(slots[e]) == Cache.M) e++;
+                mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(ls), e - i);
+            } else {
+                while (e < n && slots[e] == ls + (e - i) && C.tag[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && C.state(slots[e]) != Cache.M) e++;
+            }
+            if (((vt & 63) + (e - i)) <= 64) C.dropRun(ls, e - i);
+            else for (int k = i; k < e; k++) C.drop(slots[k]);
+            i = e;
+        }
         return true;
     }
 

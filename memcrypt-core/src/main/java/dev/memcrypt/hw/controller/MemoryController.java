@@ -95,6 +95,11 @@ public final class MemoryController {
         return full & ((1L << tme.keyIdShift()) - 1) & ~cMask;
     }
 
+    /** DRAM line number (DRAM address / 64) of full line {@code line}: KeyID bits and C-bit stripped. */
+    public long dramLine(long line) {
+        return dramPa(line << 6) >>> 6;
+    }
+
     /** The key for a full line address: the SME key by C-bit on SME, else by KeyID. */
     private XtsKey keyOfFull(long full, long pa) {
         if (sme != null) return sme.keyFor(full);

@@ -20,11 +20,19 @@ public final class PageFault extends RuntimeException implements Outcome {
 
     private final long cr2;
     private final int errorCode;
+    private final String reason;
 
     public PageFault(long cr2, int errorCode, String reason) {
-        super(String.format("#PF at 0x%x, error code 0x%x (%s): %s", cr2, errorCode, describe(errorCode), reason), null, false, false);
+        super(null, null, false, false);
         this.cr2 = cr2;
         this.errorCode = errorCode;
+        this.reason = reason;
+    }
+
+    /** Formatted on demand: the kernel's fault handler takes one #PF per first touch and never reads it. */
+    @Override
+    public String getMessage() {
+        return String.format("#PF at 0x%x, error code 0x%x (%s): %s", cr2, errorCode, describe(errorCode), reason);
     }
 
     /** The faulting linear address (CR2). */
