@@ -1,5 +1,6 @@
 package dev.memcrypt.script.kernel;
 
+import dev.memcrypt.script.OutcomeException;
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.cred.Cred;
 import dev.memcrypt.script.Arg;
@@ -9,7 +10,6 @@ import dev.memcrypt.script.StatementProvider;
 import dev.memcrypt.script.StatementRegistry;
 import dev.memcrypt.script.Token;
 import dev.memcrypt.script.Value;
-import dev.memcrypt.util.Outcome;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -24,17 +24,9 @@ import java.util.List;
  */
 public final class KernelStatements implements StatementProvider {
     /** keyctl exited non-zero. The outcome is the errno its message names (ENOKEY), else EXIT_n. */
-    public static final class KeyctlFailure extends RuntimeException implements Outcome {
-        private final String name;
-
+    public static final class KeyctlFailure extends OutcomeException {
         KeyctlFailure(String name, String message) {
-            super(message, null, false, false);
-            this.name = name;
-        }
-
-        @Override
-        public String outcomeName() {
-            return name;
+            super(name, message);
         }
     }
 

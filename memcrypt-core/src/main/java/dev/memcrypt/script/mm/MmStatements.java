@@ -1,5 +1,6 @@
 package dev.memcrypt.script.mm;
 
+import dev.memcrypt.script.OutcomeException;
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.ErrnoException;
 import dev.memcrypt.kernel.cred.Cred;
@@ -16,7 +17,6 @@ import dev.memcrypt.script.StatementProvider;
 import dev.memcrypt.script.StatementRegistry;
 import dev.memcrypt.script.Value;
 import dev.memcrypt.tools.keyctl.Keyctl;
-import dev.memcrypt.util.Outcome;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -322,14 +322,9 @@ public final class MmStatements implements StatementProvider {
     }
 
     /** The memory manager's invariant checker found a problem. */
-    static final class MmViolation extends RuntimeException implements Outcome {
+    static final class MmViolation extends OutcomeException {
         MmViolation(String m) {
-            super(m, null, false, false);
-        }
-
-        @Override
-        public String outcomeName() {
-            return "INVARIANT_VIOLATION";
+            super("INVARIANT_VIOLATION", m);
         }
     }
 

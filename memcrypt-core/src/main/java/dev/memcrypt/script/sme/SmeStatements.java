@@ -1,5 +1,6 @@
 package dev.memcrypt.script.sme;
 
+import dev.memcrypt.script.OutcomeException;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.mmu.Pte;
 import dev.memcrypt.kernel.boot.SmeBoot;
@@ -12,7 +13,6 @@ import dev.memcrypt.script.Statement;
 import dev.memcrypt.script.StatementProvider;
 import dev.memcrypt.script.StatementRegistry;
 import dev.memcrypt.script.Value;
-import dev.memcrypt.util.Outcome;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
@@ -25,17 +25,9 @@ import java.util.List;
  */
 public final class SmeStatements implements StatementProvider {
     /** sme_encrypt_kernel refused, or the images read back wrong: an outcome a script can expect. */
-    public static final class SmeFailure extends RuntimeException implements Outcome {
-        private final String name;
-
+    public static final class SmeFailure extends OutcomeException {
         SmeFailure(String name, String message) {
-            super(message, null, false, false);
-            this.name = name;
-        }
-
-        @Override
-        public String outcomeName() {
-            return name;
+            super(name, message);
         }
     }
 
