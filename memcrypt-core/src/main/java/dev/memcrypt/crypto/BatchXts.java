@@ -1,7 +1,5 @@
 package dev.memcrypt.crypto;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -27,7 +25,6 @@ abstract class BatchXts<W extends BatchXts.Worker> implements XtsEngine {
     /** Bytes per batch: one 4 KiB page (256 blocks, 64 lines). */
     static final int CHUNK = 4096;
     private static final int LINES_PER_CHUNK = CHUNK / LINE;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     static final VarHandle LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     /** Per-thread-of-use state: the prepared ciphers plus scratch buffers. Speed-only. */
@@ -206,7 +203,7 @@ abstract class BatchXts<W extends BatchXts.Worker> implements XtsEngine {
     /**
      * out = E(in ^ tw) ^ tw over {@code n} bytes (a multiple of 16), with the tweaks already in
      * {@code w.tw}. Each XOR pass is fused with the move into or out of the scratch buffer and runs a
-     * long (8 bytes) at a time through heap memory segments (a loop shape C2 vectorizes): a byte loop over two arrays that might be the
+     * long (8 bytes) at a time through a byte-array view: a byte loop over two arrays that might be the
      * same one is not vectorized by C2 and cost more than the AES itself. Reading all of {@code in}
      * into the scratch buffer before writing any of {@code out} makes in-place calls safe without a copy.
      */
@@ -220,21 +217,17 @@ abstract class BatchXts<W extends BatchXts.Worker> implements XtsEngine {
 
     /** d[i] = s[sOff + i] ^ t[i] for i < n (n a multiple of 8). */
     static void xorFrom(byte[] d, byte[] s, int sOff, byte[] t, int n) {
-        MemorySegment ds = MemorySegment.ofArray(d);
-        MemorySegment ss = MemorySegment.ofArray(s).asSlice(sOff, n);
-        MemorySegment ts = MemorySegment.ofArray(t);
-        for (long i = 0; i < n; i += 8) {
-            ds.set(LONG, i, ss.get(LONG, i) ^ ts.get(LONG, i));
+        Objects.checkFromIndexSize(sOff, n, s.length);
+        for (int i = 0; i < n; i += 8) {
+            LE.set(d, i, (long) LE.get(s, sOff + i) ^ (long) LE.get(t, i));
         }
     }
 
     /** d[dOff + i] = s[i] ^ t[i] for i < n (n a multiple of 8). */
     static void xorTo(byte[] d, int dOff, byte[] s, byte[] t, int n) {
-        MemorySegment ds = MemorySegment.ofArray(d).asSlice(dOff, n);
-        MemorySegment ss = MemorySegment.ofArray(s);
-        MemorySegment ts = MemorySegment.ofArray(t);
-        for (long i = 0; i < n; i += 8) {
-            ds.set(LONG, i, ss.get(LONG, i) ^ ts.get(LONG, i));
+        Objects.checkFromIndexSize(dOff, n, d.length);
+        for (int i = 0; i < n; i += 8) {
+            LE.set(d, dOff + i, (long) LE.get(s, i) ^ (long) LE.get(t, i));
         }
     }
 
