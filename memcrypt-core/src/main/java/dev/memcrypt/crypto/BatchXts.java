@@ -52,6 +52,8 @@ abstract class BatchXts<W extends BatchXts.Worker> implements XtsEngine {
     abstract W newWorker(byte[] raw);
 
     final WorkerPool<W> pool(XtsKey key) {
+        WorkerPool<W> p = key.preparedOrNull(this); // no capturing lambda per call once prepared
+        if (p != null) return p;
         return key.prepared(this, () -> {
             Supplier<byte[]> copies = key.keyCopies(); // not the key: the pool must not keep it reachable
             return new WorkerPool<>(() -> {

@@ -106,6 +106,16 @@ public final class XtsKey implements Destroyable, AutoCloseable {
         return d == 0;
     }
 
+    /** Speed-only: the state {@code engine} already prepared for this key, or null (no allocation: the per-call fast path). */
+    @SuppressWarnings("unchecked")
+    <T extends AutoCloseable> T preparedOrNull(Object engine) {
+        Object[] s = state.prepared;
+        for (int i = 0; i < s.length; i += 2) {
+            if (s[i] == engine) return (T) s[i + 1];
+        }
+        return null;
+    }
+
     /**
      * Speed-only: the state {@code engine} prepared for this key, created by {@code factory} on first
      * use. The state is closed when the key is destroyed (or at once, if it was destroyed meanwhile).
