@@ -18,6 +18,10 @@ import java.util.function.Supplier;
  * The XOR passes run a long at a time, fused with the moves in and out. Subclasses supply only the ECB
  * calls (JDK cipher or libcrypto).
  *
+ * <p>Measured (2 shared cores, libcrypto): one page in place in L1 runs ~3.2 GB/s; pages streamed
+ * between two 16 MiB arrays (the bulk path: DRAM frames and cache data arrays) ~1.9 GB/s. That gap is
+ * memory traffic, not per-call cost: each pass touches {@code in} and {@code out} once.
+ *
  * <p>Tweak arithmetic (IEEE 1619-2007 §5.2): a tweak is a 128-bit little-endian integer kept as two
  * longs (lo, hi); multiplying by alpha is a 1-bit left shift with the carry folded back as 0x87.
  */
