@@ -134,27 +134,16 @@ public final class CacheSystem {
 
     /** Gives other L1s of package p the line's data (if M) and invalidates them, except core {@code except}. */
     private void invalidatePeers(int p, int ls, int except) {
-        Cache C = llc[p];
-        long mask = C.sharers(ls);
-        if (mask == 0) return;
-        long line = C.tag[ls];
-        int base = p * cpp;
-        for (int o = base; o < base + cpp; o++) {
-            if (o == except || (mask & bit(o, cpp)) == 0) continue;
-            Cache L = l1[o];
-            int s = L.find(line);
-            if (s < 0) continue;
-            if (L.state(s) == Cache.M) {
-                System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
-                C.setState(ls, Cache.M);
-            }
-            L.drop(s);
-        }
-        C.setSharers(ls, 0);
+        peers(p, ls, except, true);
     }
 
     /** Downgrades other L1s of package p to S, merging M data into the LLC. */
     private void downgradePeers(int p, int ls, int except) {
+        peers(p, ls, except, false);
+    }
+
+    /** The L1 snoop both share: merge M data into the LLC, then drop the peer's copy or downgrade it to S. */
+    private void peers(int p, int ls, int except, boolean invalidate) {
         Cache C = llc[p];
         long mask = C.sharers(ls);
         if (mask == 0) return;
@@ -169,8 +158,10 @@ public final class CacheSystem {
                 System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
                 C.setState(ls, Cache.M);
             }
-            L.setState(s, Cache.S);
+            if (invalidate) L.drop(s);
+            else L.setState(s, Cache.S);
         }
+        if (invalidate) C.setSharers(ls, 0);
     }
 
     /** Snoops the other packages. Returns whether any held the line. */

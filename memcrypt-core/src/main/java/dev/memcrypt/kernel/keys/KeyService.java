@@ -293,20 +293,30 @@ public final class KeyService {
         }
     }
 
+    /**
+     * Looks a key up with {@code perm}; on EACCES a CAP_SYS_ADMIN caller may still have it when the
+     * key is marked for that ({@code rootMay}: KEY_FLAG_ROOT_CAN_INVAL / _CLEAR), as in
+     * keyctl_invalidate_key and keyctl_keyring_clear. Otherwise the original EACCES stands.
+     */
+    private KeyRef lookupOrRootOverride(Task t, int id, int flags, int perm, int overrideFlags,
+            java.util.function.Predicate<Key> rootMay) throws ErrnoException {
+        try {
+            return lookup(t, id, flags, perm);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EACCES || !t.cred().capable(Capability.CAP_SYS_ADMIN)) throw e;
+            KeyRef r = lookup(t, id, overrideFlags, NEED_DEFER);
+            if (!rootMay.test(r.key())) {
+                put(r.key());
+                throw e;
+            }
+            return r;
+        }
+    }
+
     /** KEYCTL_INVALIDATE: needs search permission (or CAP_SYS_ADMIN on keys marked root-can-invalidate). */
     public void invalidate(Task t, int id) throws ErrnoException {
         try {
-            KeyRef r;
-            try {
-                r = lookup(t, id, 0, KeyPerm.SEARCH);
-            } catch (ErrnoException e) {
-                if (e.errno() != Errno.EACCES || !t.cred().capable(Capability.CAP_SYS_ADMIN)) throw e;
-                r = lookup(t, id, LOOKUP_PARTIAL, NEED_DEFER);
-                if (!r.key().rootCanInval) {
-                    put(r.key());
-                    throw e;
-                }
-            }
+            KeyRef r = lookupOrRootOverride(t, id, 0, KeyPerm.SEARCH, LOOKUP_PARTIAL, k -> k.rootCanInval);
             r.key().invalidated = true;
             gcWanted = true;
             put(r.key());
@@ -318,17 +328,7 @@ public final class KeyService {
     /** KEYCTL_CLEAR: unlinks everything from a keyring (write permission). */
     public void clear(Task t, int id) throws ErrnoException {
         try {
-            KeyRef r;
-            try {
-                r = lookup(t, id, LOOKUP_CREATE, KeyPerm.WRITE);
-            } catch (ErrnoException e) {
-                if (e.errno() != Errno.EACCES || !t.cred().capable(Capability.CAP_SYS_ADMIN)) throw e;
-                r = lookup(t, id, LOOKUP_CREATE, NEED_DEFER);
-                if (!r.key().rootCanClear) {
-                    put(r.key());
-                    throw e;
-                }
-            }
+            KeyRef r = lookupOrRootOverride(t, id, LOOKUP_CREATE, KeyPerm.WRITE, LOOKUP_CREATE, k -> k.rootCanClear);
             try {
                 if (!r.key().isKeyring()) throw Errno.ENOTDIR.exception();
                 List<Key> removed;
