@@ -16,10 +16,6 @@ import dev.memcrypt.script.Statement;
 import dev.memcrypt.script.StatementProvider;
 import dev.memcrypt.script.StatementRegistry;
 import dev.memcrypt.script.Value;
-import dev.memcrypt.tools.keyctl.Keyctl;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -303,13 +299,6 @@ public final class MmStatements implements StatementProvider {
                 };
             });
         }
-        if (r.get("keyctl") == null) {
-            reg(r, "keyctl", "keyctl COMMAND ARGS...", "keyutils' keyctl(1) as the current process: returns its output (a number if it printed one); a failure raises its errno", a -> {
-                dev.memcrypt.script.kernel.KernelStatements.markPayload(a, a.tokens());
-                Arg<List<String>> argv = a.argv();
-                return s -> keyctl(s, argv.get(s));
-            });
-        }
         r.finalCheck("mm", s -> s.existingState(MmState.class).isPresent(), s -> s.existingState(MmState.class).map(st -> {
             List<String> v = st.k.checkInvariants(vmRefs(s));
             return v.isEmpty() ? null : String.join("; ", v);
@@ -326,20 +315,6 @@ public final class MmStatements implements StatementProvider {
         MmViolation(String m) {
             super("INVARIANT_VIOLATION", m);
         }
-    }
-
-    private static Value keyctl(Session s, List<String> argv) throws ErrnoException {
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
-        int rc = new Keyctl(k(s).keys()).run(task(s), argv, new java.io.ByteArrayInputStream(new byte[0]),
-                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-        String out = o.toString(StandardCharsets.UTF_8).strip();
-        if (rc != 0) {
-            String err = e.toString(StandardCharsets.UTF_8);
-            for (Errno x : Errno.values()) if (err.contains(x.message())) throw new ErrnoException(x, err.strip());
-            throw new ErrnoException(Errno.EINVAL, err.strip());
-        }
-        if (out.matches("-?\\d+")) return Value.num(Long.parseLong(out));
-        return out.isEmpty() ? Value.VOID : Value.str(out);
     }
 
     private static int keyring(String w) {
