@@ -115,7 +115,7 @@ public final class Machine {
         dram.setHook(new Dram.Hook() {
             @Override
             public void beforeRawAccess(long pa, long len, boolean write) {
-                for (MemoryController mc : mcs) mc.drain();
+                for (MemoryController mc : mcs) mc.settleForRaw(pa, len);
             }
 
             @Override

@@ -30,6 +30,18 @@ import java.util.List;
  *   when posted (its key is captured then); the buffer is drained before any DRAM read of an
  *   overlapping range, any raw DRAM access, any key change, and before another controller posts
  *   the same line (so at most one posted copy of an address exists and DRAM sees posting order).
+ * <li>Posted zero pages: a streaming write of a whole page of zeros (the page allocator's
+ *   clear_page) is recorded as (page, key and salt captured at post time) instead of being
+ *   encrypted at once. Like a posted write-back it is architecturally done when posted. It is
+ *   materialized (the encrypted zeros stored into the lines not written since) before any DRAM
+ *   read of an overlapping range (fill, read-ahead, readRun, copyRun source), any raw DRAM access
+ *   (the {@link Dram.Hook}: raw reads and writes, pagesTouched, saveImage, a new owner of the
+ *   DRAM), any key change or power loss ({@link #settleAll}), and when more than
+ *   {@link #ZERO_LIMIT} are pending (oldest first). Later writes of its lines (write-back, posted
+ *   or not, streaming write, copy destination) are recorded per line; once every line of the page
+ *   is written the zero page is dropped, as DRAM would end identical. So a freshly zeroed page
+ *   that the user overwrites entirely is encrypted once, not twice, and DRAM as seen through any
+ *   interface is exactly what eager zeroing gives.
  * <li>Read-ahead: on a sequential miss the rest of the page is decrypted in one
  *   {@code decryptLines} call and kept; it is dropped when DRAM in its range is written, a
  *   write-back to its range is posted, or any key changes.
@@ -200,6 +212,7 @@ public final class MemoryController {
             if (c.raCount != 0) c.dropReadAhead(pa, LINE);
             // an older copy of this line posted by another package must reach DRAM first (posting order)
             if (c != this && c.postedOverlaps(pa, LINE)) c.drain();
+            c.coverZeros(pa, LINE);
         }
         if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount == RUN)) drain();
         if (pwCount == 0) {
@@ -212,27 +225,44 @@ public final class MemoryController {
 
     /**
      * Write-back of {@code n} consecutive plaintext lines {@code src[off..off+64n)} at full lines
-     * {@code line..line+n-1} (one page at most): the same as {@code n} {@link #writeBack} calls in
-     * order. A whole page with nothing posted is encrypted straight into DRAM (posting and
-     * draining at once; nothing can observe the difference).
+     * {@code line..line+n-1} (within one page): the same DRAM result, in the same order, as
+     * {@code n} {@link #writeBack} calls. A whole page with nothing posted is encrypted straight
+     * into DRAM (posting and draining at once; nothing can observe the difference); a partial run
+     * is one bulk post (the coherence checks once per run, one copy into the posted buffer, which
+     * is drained first if the run does not continue it).
      */
     public void writeBackRun(long line, byte[] src, int off, int n) {
+        while (n > RUN) { // not a caller's case (runs stay in one page), kept correct anyway
+            writeBackRun(line, src, off, RUN);
+            line += RUN;
+            off += RUN * LINE;
+            n -= RUN;
+        }
+        if (n <= 0) return;
+        writeBacks += n;
         long full = line << 6;
         long pa = dramPa(full);
-        if (n != RUN || (pa & (Dram.PAGE - 1)) != 0) {
-            for (int i = 0; i < n; i++) writeBack(line + i, src, off + i * LINE);
-            return;
-        }
-        writeBacks += n;
         long len = (long) n * LINE;
-        XtsKey key = keyOfFull(full, pa);
+        XtsKey key = keyOfFull(full, pa); // one key for the run: KeyID, C-bit and exclusion range are per page
         for (MemoryController c : all) {
             if (c.raCount != 0) c.dropReadAhead(pa, len);
-            if (c.postedOverlaps(pa, len)) c.drain(); // older posted copies land first (posting order)
+            // an older copy of these lines posted by another package must reach DRAM first (posting order)
+            if (c != this && c.postedOverlaps(pa, len)) c.drain();
+            c.coverZeros(pa, len);
         }
-        drain();
-        if (key == null) dram.writeFrom(pa, src, off, n * LINE);
-        else engine.encryptLines(key, tme.salt(), pa, src, off, dram.pageArray(pa), 0, n);
+        if (n == RUN && (pa & (Dram.PAGE - 1)) == 0) {
+            drain(); // cannot overlap the page (checked above), but DRAM sees posting order anyway
+            if (key == null) dram.writeFrom(pa, src, off, n * LINE);
+            else engine.encryptLines(key, tme.salt(), pa, src, off, dram.pageArray(pa), 0, n);
+            return;
+        }
+        if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount + n > RUN)) drain();
+        if (pwCount == 0) {
+            pwPa = pa;
+            pwKey = key;
+        }
+        System.arraycopy(src, off, pw, pwCount * LINE, n * LINE);
+        pwCount += n;
     }
 
     /**
@@ -262,7 +292,8 @@ public final class MemoryController {
      * Streaming write of {@code n} whole lines (non-temporal / write-combining full-line stores):
      * encrypted with the key in effect now and stored to DRAM directly. The caller has already
      * invalidated every cached copy of these full lines; copies under other KeyIDs or the other
-     * C-bit alias are not touched (they are different lines).
+     * C-bit alias are not touched (they are different lines). A whole page of zeros is a posted
+     * zero page (speed only, see the design note).
      */
     public void writeRun(long line, byte[] src, int off, int n) {
         if (n <= 0) return;
@@ -270,20 +301,21 @@ public final class MemoryController {
         long full = line << 6;
         long pa = dramPa(full);
         long len = (long) n * LINE;
-        settleRange(pa, len); // older posted data for these lines must not land after ours
-        for (MemoryController c : all) c.dropReadAhead(pa, len);
-        XtsKey key = keyOfFull(full, pa);
-        if (key == null) {
-            dram.writeFrom(pa, src, off, n * LINE);
-            return;
+        for (MemoryController c : all) {
+            if (c.postedOverlaps(pa, len)) c.drain(); // older posted data for these lines must not land after ours
+            c.dropReadAhead(pa, len);
+            c.coverZeros(pa, len); // these lines are overwritten: a pending zero page no longer needs them
         }
-        // encrypt straight into the DRAM pages, one page (64 lines) per engine call
+        XtsKey key = keyOfFull(full, pa);
+        // one page (64 lines) per engine call, straight into the DRAM pages
         long end = pa + len;
         int o = off;
         for (long a = pa; a < end; ) {
             int po = (int) (a & (Dram.PAGE - 1));
             int k = (int) Math.min((Dram.PAGE - po) / LINE, (end - a) / LINE);
-            engine.encryptLines(key, tme.salt(), a, src, o, dram.pageArray(a), po, k);
+            if (k == RUN && zeroLimit > 0 && isZero(src, o)) postZero(a, key);
+            else if (key == null) dram.writeFrom(a, src, o, k * LINE);
+            else engine.encryptLines(key, tme.salt(), a, src, o, dram.pageArray(a), po, k);
             a += (long) k * LINE;
             o += k * LINE;
         }
@@ -309,8 +341,11 @@ public final class MemoryController {
         fills += n;
         writeBacks += n;
         settleRange(sPa, len);
-        settleRange(dPa, len);
-        for (MemoryController c : all) c.dropReadAhead(dPa, len);
+        for (MemoryController c : all) {
+            if (c.postedOverlaps(dPa, len)) c.drain(); // older posted data for the destination must not land after ours
+            c.dropReadAhead(dPa, len);
+            c.coverZeros(dPa, len);
+        }
         XtsKey sk = keyOfFull(sFull, sPa), dk = keyOfFull(dFull, dPa);
         byte[] sp = dram.pageArrayIfPresent(sPa);
         int so = (int) (sPa & (Dram.PAGE - 1));
@@ -332,17 +367,24 @@ public final class MemoryController {
         lastMiss = src + n - 1;
     }
 
-    /** Encrypts and stores the posted write-backs. */
+    /** Encrypts and stores the posted write-backs (straight into the DRAM frames, one engine call per page). */
     public void drain() {
         if (pwCount == 0) return;
         int n = pwCount;
         pwCount = 0;
-        int po = (int) (pwPa & (Dram.PAGE - 1));
-        if (pwKey != null && po + n * LINE <= Dram.PAGE) {
-            engine.encryptLines(pwKey, tme.salt(), pwPa, pw, 0, dram.pageArray(pwPa), po, n); // straight into the frame
-        } else {
-            if (pwKey != null) engine.encryptLines(pwKey, tme.salt(), pwPa, pw, 0, pw, 0, n);
+        if (pwKey == null) {
             dram.writeFrom(pwPa, pw, 0, n * LINE);
+        } else {
+            long a = pwPa;
+            int o = 0;
+            while (n > 0) { // the buffer may continue into the next page
+                int po = (int) (a & (Dram.PAGE - 1));
+                int k = Math.min(n, (Dram.PAGE - po) / LINE);
+                engine.encryptLines(pwKey, tme.salt(), a, pw, o, dram.pageArray(a), po, k);
+                a += (long) k * LINE;
+                o += k * LINE;
+                n -= k;
+            }
         }
         pwKey = null;
     }
@@ -351,9 +393,25 @@ public final class MemoryController {
         return pwCount > 0 && pa < pwPa + (long) pwCount * LINE && pwPa < pa + len;
     }
 
-    /** Drains every controller's posted write-backs that overlap the range. */
+    /**
+     * Makes DRAM in the range what the write-backs and streaming writes posted so far make it:
+     * every controller's overlapping posted write-backs are drained and its overlapping posted
+     * zero pages materialized. Before any DRAM read of the range.
+     */
     public void settleRange(long pa, long len) {
-        for (MemoryController c : all) if (c.postedOverlaps(pa, len)) c.drain();
+        for (MemoryController c : all) {
+            if (c.postedOverlaps(pa, len)) c.drain();
+            c.materializeZeros(pa, len);
+        }
+    }
+
+    /**
+     * Before a raw DRAM access of the range (the {@link Dram.Hook}): this controller's posted
+     * write-backs are drained and its posted zero pages overlapping the range materialized.
+     */
+    public void settleForRaw(long pa, long len) {
+        drain();
+        materializeZeros(pa, len);
     }
 
     /** Drops read-ahead data overlapping a DRAM range that is being written. */
@@ -369,8 +427,174 @@ public final class MemoryController {
     /** Drops all speed-only buffers after draining (key change, power loss). */
     public void settleAll() {
         drain();
+        materializeZeros(0, Long.MAX_VALUE);
         raCount = 0;
         raLine = -1;
         snapGen = -1;
+    }
+
+    // ------------------------------------------------------------------ speed-only: posted zero pages
+
+    /** A posted zero page: its key and tweak salt captured at post time, and the lines written since. */
+    private static final class ZeroPage {
+        final XtsKey key; // null: plaintext zeros
+        final dev.memcrypt.crypto.LineTweak salt;
+        long written; // bit i: line i of the page was written (or posted) after the zero page was posted
+
+        ZeroPage(XtsKey key, dev.memcrypt.crypto.LineTweak salt) {
+            this.key = key;
+            this.salt = salt;
+        }
+    }
+
+    /** Default bound on pending zero pages (more than an LLC's worth of pages, a few hundred KiB of bookkeeping). */
+    static final int ZERO_LIMIT = 8192;
+
+    // DRAM page address -> pending zero page, oldest first
+    private final java.util.LinkedHashMap<Long, ZeroPage> zeros = new java.util.LinkedHashMap<>();
+    private int zeroLimit = ZERO_LIMIT;
+    private long zLastPa = -1; // one-entry lookup cache (speed only)
+    private ZeroPage zLast;
+    private long zeroPosts;
+
+    /** Zero pages posted so far (speed-only statistics, for tests). */
+    long zeroPosts() {
+        return zeroPosts;
+    }
+
+    /** Zero pages pending now (speed-only statistics, for tests). */
+    int zeroPending() {
+        return zeros.size();
+    }
+
+    /**
+     * Test switch: at most {@code limit} pending zero pages (oldest materialized first); 0 turns
+     * posting off (every zero page is encrypted at once, the reference behaviour). Pending pages
+     * beyond the new limit are materialized now.
+     */
+    void setZeroLimit(int limit) {
+        if (limit < 0) throw new IllegalArgumentException("limit " + limit);
+        zeroLimit = limit;
+        while (zeros.size() > limit) materializeEldest();
+    }
+
+    private static boolean isZero(byte[] b, int off) {
+        return java.util.Arrays.mismatch(b, off, off + Dram.PAGE, ZERO_PAGE, 0, Dram.PAGE) < 0;
+    }
+
+    private ZeroPage zeroAt(long page) {
+        if (page == zLastPa) return zLast;
+        ZeroPage z = zeros.get(page);
+        if (z != null) {
+            zLastPa = page;
+            zLast = z;
+        }
+        return z;
+    }
+
+    private void removeZero(long page) {
+        zeros.remove(page);
+        if (page == zLastPa) {
+            zLastPa = -1;
+            zLast = null;
+        }
+    }
+
+    /** Posts a zero page at DRAM page {@code page} (the caller has settled and covered it). */
+    private void postZero(long page, XtsKey key) {
+        zeroPosts++;
+        removeZero(page); // none is pending (the caller covered the page), but keep posting order exact anyway
+        zeros.put(page, new ZeroPage(key, tme.salt()));
+        if (zeros.size() > zeroLimit) materializeEldest();
+    }
+
+    private void materializeEldest() {
+        var it = zeros.entrySet().iterator();
+        var e = it.next();
+        it.remove();
+        long page = e.getKey();
+        if (page == zLastPa) {
+            zLastPa = -1;
+            zLast = null;
+        }
+        materialize(page, e.getValue());
+    }
+
+    /** Stores the zero page's encrypted zeros into the lines not written since it was posted. */
+    private void materialize(long page, ZeroPage z) {
+        long w = z.written;
+        byte[] frame = dram.pageArray(page);
+        for (int i = 0; i < RUN; ) {
+            if ((w >>> i & 1) != 0) {
+                i++;
+                continue;
+            }
+            int e = i + 1;
+            while (e < RUN && (w >>> e & 1) == 0) e++;
+            if (z.key == null) java.util.Arrays.fill(frame, i * LINE, e * LINE, (byte) 0);
+            else engine.encryptLines(z.key, z.salt, page + (long) i * LINE, ZERO_PAGE, 0, frame, i * LINE, e - i);
+            i = e;
+        }
+    }
+
+    /**
+     * Lines [pa, pa+len) (whole lines) are being written: pending zero pages no longer store them,
+     * and one whose every line is written is dropped (DRAM ends the same without it).
+     */
+    private void coverZeros(long pa, long len) {
+        if (zeros.isEmpty()) return;
+        long end = pa + len;
+        if (len > (long) zeros.size() * Dram.PAGE) { // a long range: visit the pending pages instead
+            for (var it = zeros.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                long p = e.getKey();
+                if (p < end && pa < p + Dram.PAGE && cover(p, e.getValue(), pa, end)) {
+                    it.remove();
+                    if (p == zLastPa) {
+                        zLastPa = -1;
+                        zLast = null;
+                    }
+                }
+            }
+            return;
+        }
+        for (long p = pa & -Dram.PAGE; p < end; p += Dram.PAGE) {
+            ZeroPage z = zeroAt(p);
+            if (z != null && cover(p, z, pa, end)) removeZero(p);
+        }
+    }
+
+    /** Marks the lines of [pa, end) in page {@code p} written; true if every line now is. */
+    private static boolean cover(long p, ZeroPage z, long pa, long end) {
+        int a = (int) ((Math.max(pa, p) - p) >>> 6);
+        int b = (int) ((Math.min(end, p + Dram.PAGE) - p + LINE - 1) >>> 6);
+        z.written |= b - a == RUN ? -1L : ((1L << (b - a)) - 1) << a;
+        return z.written == -1L;
+    }
+
+    /** Materializes the pending zero pages overlapping [pa, pa+len) (any byte range). */
+    private void materializeZeros(long pa, long len) {
+        if (zeros.isEmpty()) return;
+        long end = len > Long.MAX_VALUE - pa ? Long.MAX_VALUE : pa + len;
+        if (len > (long) zeros.size() * Dram.PAGE) {
+            for (var it = zeros.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                long p = e.getKey();
+                if (p < end && pa < p + Dram.PAGE) {
+                    it.remove();
+                    materialize(p, e.getValue());
+                }
+            }
+            zLastPa = -1;
+            zLast = null;
+            return;
+        }
+        for (long p = pa & -Dram.PAGE; p < end; p += Dram.PAGE) {
+            ZeroPage z = zeroAt(p);
+            if (z != null) {
+                removeZero(p);
+                materialize(p, z);
+            }
+        }
     }
 }
