@@ -25,8 +25,8 @@ import java.util.List;
  *
  * <h2>Speed-only state (never changes what DRAM or a fill holds)</h2>
  * <ul>
- * <li>Posted write-back buffer: consecutive write-backs under one key are collected (up to one
- *   page) and encrypted in one {@code encryptLines} call. The write-back is architecturally done
+ * <li>Posted write-back buffer: consecutive write-backs under one key are collected (within one
+ *   page) and encrypted in one {@code encryptLines} call straight into the DRAM frame. The write-back is architecturally done
  *   when posted (its key is captured then); the buffer is drained before any DRAM read of an
  *   overlapping range, any raw DRAM access, any key change, and before another controller posts
  *   the same line (so at most one posted copy of an address exists and DRAM sees posting order).
@@ -214,7 +214,7 @@ public final class MemoryController {
             if (c != this && c.postedOverlaps(pa, LINE)) c.drain();
             c.coverZeros(pa, LINE);
         }
-        if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount == RUN)) drain();
+        if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || (pa & (Dram.PAGE - 1)) == 0)) drain();
         if (pwCount == 0) {
             pwPa = pa;
             pwKey = key;
@@ -232,13 +232,13 @@ public final class MemoryController {
      * is drained first if the run does not continue it).
      */
     public void writeBackRun(long line, byte[] src, int off, int n) {
-        while (n > RUN) { // not a caller's case (runs stay in one page), kept correct anyway
-            writeBackRun(line, src, off, RUN);
-            line += RUN;
-            off += RUN * LINE;
-            n -= RUN;
-        }
         if (n <= 0) return;
+        int inPage = RUN - (int) (line & (RUN - 1));
+        if (n > inPage) { // not a caller's case (runs stay in one page), kept correct anyway
+            writeBackRun(line, src, off, inPage);
+            writeBackRun(line + inPage, src, off + inPage * LINE, n - inPage);
+            return;
+        }
         writeBacks += n;
         long full = line << 6;
         long pa = dramPa(full);
@@ -256,7 +256,7 @@ public final class MemoryController {
             else engine.encryptLines(key, tme.salt(), pa, src, off, dram.pageArray(pa), 0, n);
             return;
         }
-        if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || pwCount + n > RUN)) drain();
+        if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || (pa & (Dram.PAGE - 1)) == 0)) drain();
         if (pwCount == 0) {
             pwPa = pa;
             pwKey = key;
@@ -450,7 +450,7 @@ public final class MemoryController {
     /** Default bound on pending zero pages (more than an LLC's worth of pages, a few hundred KiB of bookkeeping). */
     static final int ZERO_LIMIT = 8192;
 
-    // DRAM page address -> pending zero page, oldest first
+    // DRAM page number (address >>> 12; spreads well in a HashMap) -> pending zero page, oldest first
     private final java.util.LinkedHashMap<Long, ZeroPage> zeros = new java.util.LinkedHashMap<>();
     private int zeroLimit = ZERO_LIMIT;
     private long zLastPa = -1; // one-entry lookup cache (speed only)
@@ -484,7 +484,7 @@ public final class MemoryController {
 
     private ZeroPage zeroAt(long page) {
         if (page == zLastPa) return zLast;
-        ZeroPage z = zeros.get(page);
+        ZeroPage z = zeros.get(page >>> 12);
         if (z != null) {
             zLastPa = page;
             zLast = z;
@@ -493,7 +493,7 @@ public final class MemoryController {
     }
 
     private void removeZero(long page) {
-        zeros.remove(page);
+        zeros.remove(page >>> 12);
         if (page == zLastPa) {
             zLastPa = -1;
             zLast = null;
@@ -503,8 +503,7 @@ public final class MemoryController {
     /** Posts a zero page at DRAM page {@code page} (the caller has settled and covered it). */
     private void postZero(long page, XtsKey key) {
         zeroPosts++;
-        removeZero(page); // none is pending (the caller covered the page), but keep posting order exact anyway
-        zeros.put(page, new ZeroPage(key, tme.salt()));
+        zeros.put(page >>> 12, new ZeroPage(key, tme.salt())); // none is pending there (the caller covered the page)
         if (zeros.size() > zeroLimit) materializeEldest();
     }
 
@@ -512,7 +511,7 @@ public final class MemoryController {
         var it = zeros.entrySet().iterator();
         var e = it.next();
         it.remove();
-        long page = e.getKey();
+        long page = e.getKey() << 12;
         if (page == zLastPa) {
             zLastPa = -1;
             zLast = null;
@@ -547,7 +546,7 @@ public final class MemoryController {
         if (len > (long) zeros.size() * Dram.PAGE) { // a long range: visit the pending pages instead
             for (var it = zeros.entrySet().iterator(); it.hasNext(); ) {
                 var e = it.next();
-                long p = e.getKey();
+                long p = e.getKey() << 12;
                 if (p < end && pa < p + Dram.PAGE && cover(p, e.getValue(), pa, end)) {
                     it.remove();
                     if (p == zLastPa) {
@@ -579,7 +578,7 @@ public final class MemoryController {
         if (len > (long) zeros.size() * Dram.PAGE) {
             for (var it = zeros.entrySet().iterator(); it.hasNext(); ) {
                 var e = it.next();
-                long p = e.getKey();
+                long p = e.getKey() << 12;
                 if (p < end && pa < p + Dram.PAGE) {
                     it.remove();
                     materialize(p, e.getValue());
