@@ -437,92 +437,126 @@ public final class MemoryController {
 
     /** A posted zero page: its key and tweak salt captured at post time, and the lines written since. */
     private static final class ZeroPage {
+        final long page; // DRAM address of the page
         final XtsKey key; // null: plaintext zeros
         final dev.memcrypt.crypto.LineTweak salt;
         long written; // bit i: line i of the page was written (or posted) after the zero page was posted
+        ZeroPage older, newer; // posting order
 
-        ZeroPage(XtsKey key, dev.memcrypt.crypto.LineTweak salt) {
+        ZeroPage(long page, XtsKey key, dev.memcrypt.crypto.LineTweak salt) {
+            this.page = page;
             this.key = key;
             this.salt = salt;
         }
     }
 
-    /** Default bound on pending zero pages (more than an LLC's worth of pages, a few hundred KiB of bookkeeping). */
+    /** Bound on pending zero pages (more than an LLC's worth of pages; the table costs ~128 KiB once used). */
     static final int ZERO_LIMIT = 8192;
-
-    // DRAM page number (address >>> 12; spreads well in a HashMap) -> pending zero page, oldest first
-    private final java.util.LinkedHashMap<Long, ZeroPage> zeros = new java.util.LinkedHashMap<>();
+    // open addressing (linear probing) sized for load at most 1/2; allocated at the first post
+    private ZeroPage[] ztab;
+    private int zMask, zShift;
+    private ZeroPage zOldest, zNewest;
+    private int zCount;
     private int zeroLimit = ZERO_LIMIT;
-    private long zLastPa = -1; // one-entry lookup cache (speed only)
-    private ZeroPage zLast;
-    private long zeroPosts;
+    private long zeroPosts, zeroMaterialized;
 
     /** Zero pages posted so far (speed-only statistics, for tests). */
     long zeroPosts() {
         return zeroPosts;
     }
 
+    /** Zero pages materialized so far (speed-only statistics, for tests). */
+    long zeroMaterialized() {
+        return zeroMaterialized;
+    }
+
     /** Zero pages pending now (speed-only statistics, for tests). */
     int zeroPending() {
-        return zeros.size();
+        return zCount;
     }
 
     /**
-     * Test switch: at most {@code limit} pending zero pages (oldest materialized first); 0 turns
-     * posting off (every zero page is encrypted at once, the reference behaviour). Pending pages
-     * beyond the new limit are materialized now.
+     * Test switch: at most {@code limit} (0..{@link #ZERO_LIMIT}) pending zero pages, oldest
+     * materialized first; 0 turns posting off (every zero page is encrypted at once, the
+     * reference behaviour). Pending pages are materialized now.
      */
     void setZeroLimit(int limit) {
-        if (limit < 0) throw new IllegalArgumentException("limit " + limit);
+        if (limit < 0 || limit > ZERO_LIMIT) throw new IllegalArgumentException("zero-page limit " + limit + " not in 0.." + ZERO_LIMIT);
+        while (zCount > 0) materializeAndRemove(zOldest);
         zeroLimit = limit;
-        while (zeros.size() > limit) materializeEldest();
+        ztab = null; // sized for the new limit at the next post
     }
 
     private static boolean isZero(byte[] b, int off) {
         return java.util.Arrays.mismatch(b, off, off + Dram.PAGE, ZERO_PAGE, 0, Dram.PAGE) < 0;
     }
 
+    private int zHash(long page) {
+        return (int) (((page >>> 12) * 0x9E3779B97F4A7C15L) >>> zShift);
+    }
+
+    /** The pending zero page at DRAM page address {@code page}, or null. */
     private ZeroPage zeroAt(long page) {
-        if (page == zLastPa) return zLast;
-        ZeroPage z = zeros.get(page >>> 12);
-        if (z != null) {
-            zLastPa = page;
-            zLast = z;
-        }
-        return z;
-    }
-
-    private void removeZero(long page) {
-        zeros.remove(page >>> 12);
-        if (page == zLastPa) {
-            zLastPa = -1;
-            zLast = null;
+        if (zCount == 0) return null;
+        for (int i = zHash(page); ; i = (i + 1) & zMask) {
+            ZeroPage z = ztab[i];
+            if (z == null || z.page == page) return z;
         }
     }
 
-    /** Posts a zero page at DRAM page {@code page} (the caller has settled and covered it). */
+    private void removeZero(ZeroPage z) {
+        if (z.older != null) z.older.newer = z.newer;
+        else zOldest = z.newer;
+        if (z.newer != null) z.newer.older = z.older;
+        else zNewest = z.older;
+        zCount--;
+        int i = zHash(z.page);
+        while (ztab[i] != z) i = (i + 1) & zMask;
+        for (int j = i; ; ) { // backward-shift deletion keeps every probe chain unbroken
+            j = (j + 1) & zMask;
+            ZeroPage e = ztab[j];
+            if (e == null) break;
+            int k = zHash(e.page);
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue; // e's home lies in (i, j]: it stays
+            ztab[i] = e;
+            i = j;
+        }
+        ztab[i] = null;
+    }
+
+    /** Posts a zero page at DRAM page address {@code page} (the caller has settled and covered it). */
     private void postZero(long page, XtsKey key) {
         zeroPosts++;
-        zeros.put(page >>> 12, new ZeroPage(key, tme.salt())); // none is pending there (the caller covered the page)
-        if (zeros.size() > zeroLimit) materializeEldest();
+        if (ztab == null) {
+            int size = Math.max(16, Integer.highestOneBit(zeroLimit) * 4); // a power of two, at least twice the limit
+            ztab = new ZeroPage[size];
+            zMask = size - 1;
+            zShift = 64 - Integer.numberOfTrailingZeros(size);
+        }
+        ZeroPage old = zeroAt(page);
+        if (old != null) removeZero(old); // not a caller's case (covering dropped it); a repost replaces it
+        ZeroPage z = new ZeroPage(page, key, tme.salt());
+        int i = zHash(page);
+        while (ztab[i] != null) i = (i + 1) & zMask;
+        ztab[i] = z;
+        z.older = zNewest;
+        if (zNewest != null) zNewest.newer = z;
+        else zOldest = z;
+        zNewest = z;
+        zCount++;
+        if (zCount > zeroLimit) materializeAndRemove(zOldest);
     }
 
-    private void materializeEldest() {
-        var it = zeros.entrySet().iterator();
-        var e = it.next();
-        it.remove();
-        long page = e.getKey() << 12;
-        if (page == zLastPa) {
-            zLastPa = -1;
-            zLast = null;
-        }
-        materialize(page, e.getValue());
+    private void materializeAndRemove(ZeroPage z) {
+        removeZero(z);
+        materialize(z);
     }
 
     /** Stores the zero page's encrypted zeros into the lines not written since it was posted. */
-    private void materialize(long page, ZeroPage z) {
+    private void materialize(ZeroPage z) {
+        zeroMaterialized++;
         long w = z.written;
-        byte[] frame = dram.pageArray(page);
+        byte[] frame = dram.pageArray(z.page);
         for (int i = 0; i < RUN; ) {
             if ((w >>> i & 1) != 0) {
                 i++;
@@ -531,7 +565,7 @@ public final class MemoryController {
             int e = i + 1;
             while (e < RUN && (w >>> e & 1) == 0) e++;
             if (z.key == null) java.util.Arrays.fill(frame, i * LINE, e * LINE, (byte) 0);
-            else engine.encryptLines(z.key, z.salt, page + (long) i * LINE, ZERO_PAGE, 0, frame, i * LINE, e - i);
+            else engine.encryptLines(z.key, z.salt, z.page + (long) i * LINE, ZERO_PAGE, 0, frame, i * LINE, e - i);
             i = e;
         }
     }
@@ -541,30 +575,24 @@ public final class MemoryController {
      * and one whose every line is written is dropped (DRAM ends the same without it).
      */
     private void coverZeros(long pa, long len) {
-        if (zeros.isEmpty()) return;
+        if (zCount == 0) return;
         long end = pa + len;
-        if (len > (long) zeros.size() * Dram.PAGE) { // a long range: visit the pending pages instead
-            for (var it = zeros.entrySet().iterator(); it.hasNext(); ) {
-                var e = it.next();
-                long p = e.getKey() << 12;
-                if (p < end && pa < p + Dram.PAGE && cover(p, e.getValue(), pa, end)) {
-                    it.remove();
-                    if (p == zLastPa) {
-                        zLastPa = -1;
-                        zLast = null;
-                    }
-                }
+        if (len > (long) zCount * Dram.PAGE) { // a long range: visit the pending pages instead
+            for (ZeroPage z = zOldest, next; z != null; z = next) {
+                next = z.newer;
+                if (z.page < end && pa < z.page + Dram.PAGE && cover(z, pa, end)) removeZero(z);
             }
             return;
         }
         for (long p = pa & -Dram.PAGE; p < end; p += Dram.PAGE) {
             ZeroPage z = zeroAt(p);
-            if (z != null && cover(p, z, pa, end)) removeZero(p);
+            if (z != null && cover(z, pa, end)) removeZero(z);
         }
     }
 
-    /** Marks the lines of [pa, end) in page {@code p} written; true if every line now is. */
-    private static boolean cover(long p, ZeroPage z, long pa, long end) {
+    /** Marks the lines of [pa, end) in zero page {@code z} written; true if every line now is. */
+    private static boolean cover(ZeroPage z, long pa, long end) {
+        long p = z.page;
         int a = (int) ((Math.max(pa, p) - p) >>> 6);
         int b = (int) ((Math.min(end, p + Dram.PAGE) - p + LINE - 1) >>> 6);
         z.written |= b - a == RUN ? -1L : ((1L << (b - a)) - 1) << a;
@@ -573,27 +601,18 @@ public final class MemoryController {
 
     /** Materializes the pending zero pages overlapping [pa, pa+len) (any byte range). */
     private void materializeZeros(long pa, long len) {
-        if (zeros.isEmpty()) return;
+        if (zCount == 0) return;
         long end = len > Long.MAX_VALUE - pa ? Long.MAX_VALUE : pa + len;
-        if (len > (long) zeros.size() * Dram.PAGE) {
-            for (var it = zeros.entrySet().iterator(); it.hasNext(); ) {
-                var e = it.next();
-                long p = e.getKey() << 12;
-                if (p < end && pa < p + Dram.PAGE) {
-                    it.remove();
-                    materialize(p, e.getValue());
-                }
+        if (len > (long) zCount * Dram.PAGE) {
+            for (ZeroPage z = zOldest, next; z != null; z = next) {
+                next = z.newer;
+                if (z.page < end && pa < z.page + Dram.PAGE) materializeAndRemove(z);
             }
-            zLastPa = -1;
-            zLast = null;
             return;
         }
         for (long p = pa & -Dram.PAGE; p < end; p += Dram.PAGE) {
             ZeroPage z = zeroAt(p);
-            if (z != null) {
-                removeZero(p);
-                materialize(p, z);
-            }
+            if (z != null) materializeAndRemove(z);
         }
     }
 }

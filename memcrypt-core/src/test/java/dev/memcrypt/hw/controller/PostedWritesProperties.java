@@ -38,8 +38,8 @@ class PostedWritesProperties {
         return op.list().ofMinSize(1).ofMaxSize(80);
     }
 
-    private static Machine machine(int zeroLimit) {
-        Machine m = Hw.machine();
+    private static Machine machine(int zeroLimit, String... opts) {
+        Machine m = Hw.machine(opts);
         Hw.directAll(m, 1, Hw.key16(1), Hw.key16(2));
         for (var p : m.packages()) p.cores().get(0).pconfig(2, PconfigCommand.NO_ENCRYPT, KeyProgram.ALG_AES_XTS_128, null, null);
         for (var p : m.packages()) p.controller().setZeroLimit(zeroLimit);
@@ -127,5 +127,61 @@ class PostedWritesProperties {
     @Provide
     Arbitrary<Integer> limits() {
         return Arbitraries.of(1, 2, 3, MemoryController.ZERO_LIMIT);
+    }
+
+    record Bulk(int kind, int page, int line, int lines) {}
+
+    @Provide
+    Arbitrary<List<Bulk>> bulk() {
+        Arbitrary<Bulk> op = Combinators.combine(Arbitraries.integers().between(0, 9), Arbitraries.integers().between(0, 2047),
+                Arbitraries.integers().between(0, 63), Arbitraries.integers().between(1, 64)).as(Bulk::new);
+        return op.list().ofMinSize(200).ofMaxSize(3000);
+    }
+
+    @Provide
+    Arbitrary<List<Integer>> pool() { // pages scattered over 1 GiB, so the pending-page table sees collisions
+        return Arbitraries.integers().between(0, (1 << 18) - 300).list().uniqueElements().ofSize(2048);
+    }
+
+    /** Many pending zero pages at once (hash-table collisions, removals in any order, the bound), one controller. */
+    @Property(tries = 12)
+    void manyPendingZeroPagesLeaveDramAsEagerWrites(@ForAll("bulk") List<Bulk> ops, @ForAll("pool") List<Integer> pool, @ForAll("bigLimits") int limit) {
+        Machine a = machine(limit, "dram=2G"), b = machine(0, "dram=2G");
+        MemoryController ca = a.pkg(0).controller(), cb = b.pkg(0).controller();
+        for (Bulk o : ops) {
+            long pa = BASE + (long) pool.get(o.page()) * 4096;
+            long line = a.fullPa(pa, 1) >>> 6;
+            int n = Math.min(o.lines(), 64 - o.line());
+            switch (o.kind()) {
+                case 0, 1, 2, 3, 4 -> {
+                    ca.writeRun(line, new byte[4096], 0, 64);
+                    cb.writeRun(line, new byte[4096], 0, 64);
+                }
+                case 5, 6, 7 -> {
+                    byte[] d = Hw.bytes(n * 64, o.page());
+                    ca.writeBackRun(line + o.line(), d, 0, n);
+                    cb.writeBackRun(line + o.line(), d, 0, n);
+                }
+                case 8 -> {
+                    byte[] d = Hw.bytes(64 * 64, o.line());
+                    ca.writeBackRun(line, d, 0, 64);
+                    cb.writeBackRun(line, d, 0, 64);
+                }
+                default -> {
+                    byte[] x = new byte[64], y = new byte[64];
+                    ca.fill(line + o.line(), x, 0);
+                    cb.fill(line + o.line(), y, 0);
+                    assertArrayEquals(y, x, "fill");
+                }
+            }
+        }
+        assertEquals(0, cb.zeroPosts() - cb.zeroMaterialized(), "the reference never leaves a zero page pending");
+        for (int page : pool) assertArrayEquals(b.dram().read(BASE + (long) page * 4096, 4096), a.dram().read(BASE + (long) page * 4096, 4096));
+        assertEquals(b.dram().pagesTouched(), a.dram().pagesTouched());
+    }
+
+    @Provide
+    Arbitrary<Integer> bigLimits() {
+        return Arbitraries.of(100, 1000, MemoryController.ZERO_LIMIT);
     }
 }
