@@ -13,7 +13,7 @@ import java.util.List;
  * <h2>Data path</h2>
  * <ul>
  * <li><b>Fill</b> (a cache miss of any package reads line {@code L} under KeyID {@code k}):
- *   settle any posted write-back that overlaps the line, read the ciphertext from DRAM, choose the
+ *   settle any posted write-back or zero page that overlaps the line, read the ciphertext from DRAM, choose the
  *   key from this package's {@link KeyTable} entry for {@code k} ({@link #keyFor}), decrypt with
  *   XTS line mode (tweak = PA with KeyID bits stripped, XOR salt), hand the plaintext to the cache.
  * <li><b>Write-back</b> (a dirty line of this home range leaves any package's caches): the key in effect at that
@@ -26,10 +26,12 @@ import java.util.List;
  * <h2>Speed-only state (never changes what DRAM or a fill holds)</h2>
  * <ul>
  * <li>Posted write-back buffer: consecutive write-backs under one key are collected (within one
- *   page) and encrypted in one {@code encryptLines} call straight into the DRAM frame. The write-back is architecturally done
- *   when posted (its key is captured then); the buffer is drained before any DRAM read of an
- *   overlapping range, any raw DRAM access, any key change, and before another controller posts
- *   the same line (so at most one posted copy of an address exists and DRAM sees posting order).
+ *   page) and encrypted in one {@code encryptLines} call straight into the DRAM frame; a partial
+ *   run of write-backs ({@link #writeBackRun}) is posted in one step. The write-back is
+ *   architecturally done when posted (its key is captured then); the buffer is drained before any
+ *   DRAM read of an overlapping range, any raw DRAM access, any key change, and before another
+ *   controller posts the same line (so at most one posted copy of an address exists and DRAM sees
+ *   posting order); draining earlier than needed is always allowed.
  * <li>Posted zero pages: a streaming write of a whole page of zeros (the page allocator's
  *   clear_page) is recorded as (page, key and salt captured at post time) instead of being
  *   encrypted at once. Like a posted write-back it is architecturally done when posted. It is
