@@ -208,6 +208,10 @@ public final class Mmu {
     }
 
     public void load(long va, byte[] dst, int off, int len, Access a) {
+        if (len > 0 && (va & 0xfff) + len <= 4096) { // one page: what translateAll does for it, without the array
+            caches.read(cpu, translate(va, a), dst, off, len);
+            return;
+        }
         long[] pas = translateAll(va, len, a);
         for (int p = 0; p < pas.length && len > 0; p++) {
             int n = (int) Math.min(len, 4096 - (pas[p] & 0xfff));
@@ -222,6 +226,10 @@ public final class Mmu {
     }
 
     public void store(long va, byte[] src, int off, int len) {
+        if (len > 0 && (va & 0xfff) + len <= 4096) { // one page: what translateAll does for it, without the array
+            caches.write(cpu, translate(va, Access.WRITE), src, off, len);
+            return;
+        }
         long[] pas = translateAll(va, len, Access.WRITE);
         for (int p = 0; p < pas.length && len > 0; p++) {
             int n = (int) Math.min(len, 4096 - (pas[p] & 0xfff));
