@@ -17,8 +17,8 @@ import java.util.TreeMap;
  * <p>Design note: storage is a three-level radix table: a hash map of 1 GiB regions -> an array of
  * 4096 leaves -> a leaf of 64 page frames (256 KiB) -> byte[4096]. A 1 TiB machine starts at once
  * and costs only the pages written, plus at most ~16 KiB per touched GiB and ~270 bytes per touched
- * 256 KiB (so even 1 GiB scattered over 1 TiB costs ~35 MiB of bookkeeping). A one-entry region
- * cache is the fast path for streaming access.
+ * 256 KiB (so even 1 GiB scattered over 1 TiB costs ~35 MiB of bookkeeping). One-entry region and
+ * leaf caches (speed only) are the fast path for streaming access.
  *
  * <p>Two access levels: {@link #read}/{@link #write} are the public raw views (cold-boot attacker,
  * loaders, DMA without cache coherence); they first let the memory controllers settle posted
@@ -40,8 +40,11 @@ public final class Dram {
 
     private final long size;
     private final Map<Long, byte[][][]> regions = new HashMap<>();
+    // speed only: the last region and leaf looked up (streaming access stays in one for a while)
     private long lastRegionIdx = -1;
     private byte[][][] lastRegion;
+    private long lastLeafIdx = -1;
+    private byte[][] lastLeaf;
     private long pagesTouched;
     private Hook hook;
 
@@ -81,13 +84,19 @@ public final class Dram {
     }
 
     private byte[] page(long pfn, boolean create) {
-        byte[][][] r = region(pfn, create);
-        if (r == null) return null;
-        int mi = (int) (pfn >>> LEAF_SHIFT) & ((1 << MID_SHIFT) - 1);
-        byte[][] leaf = r[mi];
-        if (leaf == null) {
-            if (!create) return null;
-            leaf = r[mi] = new byte[1 << LEAF_SHIFT][];
+        long lx = pfn >>> LEAF_SHIFT;
+        byte[][] leaf = lastLeaf;
+        if (lx != lastLeafIdx) {
+            byte[][][] r = region(pfn, create);
+            if (r == null) return null;
+            int mi = (int) lx & ((1 << MID_SHIFT) - 1);
+            leaf = r[mi];
+            if (leaf == null) {
+                if (!create) return null;
+                leaf = r[mi] = new byte[1 << LEAF_SHIFT][];
+            }
+            lastLeafIdx = lx; // leaves are never removed, so the cached one stays valid
+            lastLeaf = leaf;
         }
         int li = (int) pfn & ((1 << LEAF_SHIFT) - 1);
         byte[] p = leaf[li];
