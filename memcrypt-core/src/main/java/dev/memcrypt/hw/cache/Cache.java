@@ -31,6 +31,7 @@ public final class Cache {
     final long[] stamp;
     /** LRU for up to 16 ways: per set, way numbers in 4-bit nibbles from MRU (low) to LRU; unused nibbles 0xf. */
     final long[] order;
+    /** Line bytes, 64 per slot; null in an L1, whose lines' bytes live in the LLC (see {@link CacheSystem}). */
     final byte[] data;
     /** L1 only: the LLC slot holding the same line (stable while the line is in the L1, by inclusion). */
     final int[] up;
@@ -60,6 +61,11 @@ public final class Cache {
     }
 
     public Cache(int bytes, int ways) {
+        this(bytes, ways, true);
+    }
+
+    /** A cache with or without its own line storage ({@code withData} false: an L1 of {@link CacheSystem}). */
+    Cache(int bytes, int ways, boolean withData) {
         int lines = bytes / LINE;
         this.ways = ways;
         this.sets = lines / ways;
@@ -81,7 +87,7 @@ public final class Cache {
             stamp = new long[lines];
             order = null;
         }
-        data = new byte[lines * LINE];
+        data = withData ? new byte[lines * LINE] : null;
         up = new int[lines];
         setCount = new int[sets];
     }
