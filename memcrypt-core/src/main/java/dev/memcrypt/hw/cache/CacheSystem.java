@@ -351,6 +351,7 @@ public final class CacheSystem {
             batchedLoop(C, L, line, n, buf, off, write, gen, b);
             return;
         }
+        if (batched) dropVictims(C, n);
         for (int i = 0; i < n; i++, line++, off += LINE) {
             // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
             int ls;
@@ -360,8 +361,8 @@ public final class CacheSystem {
                 if (C.tag[ls] != -1) evictLlc(p, ls);
             }
             C.put(ls, line);
-            C.meta[2 * ls + 1] = b; // sharers: this core (set below in miss() as well)
-            C.meta[2 * ls] = (gen << 2) | Cache.E;
+            C.sharers[ls] = b; // this core
+            C.meta[ls] = (gen << 2) | Cache.E;
             if (!write && !filled) m.fill(line, cd, C.off(ls));
             C.touch(ls);
             // L1
@@ -369,7 +370,7 @@ public final class CacheSystem {
             if (L.tag[s] != -1) evictL1(c, s);
             L.put(s, line);
             L.up[s] = ls;
-            L.meta[2 * s] = (gen << 2) | (write ? Cache.M : Cache.E);
+            L.meta[s] = (gen << 2) | (write ? Cache.M : Cache.E);
             L.touch(s);
             if (write) System.arraycopy(buf, off, cd, C.off(ls), LINE);
             else System.arraycopy(cd, C.off(ls), buf, off, LINE);
@@ -391,19 +392,21 @@ public final class CacheSystem {
      */
     private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
-        long[] ct = C.tag, cm = C.meta, lt = L.tag, lm = L.meta;
-        int[] csc = C.setCount, lsc = L.setCount, lup = L.up;
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers, lt = L.tag, lm = L.meta;
+        int[] csc = C.setCount, lsc = L.setCount, lup = L.up, pf = C.pageFilter;
         int cmask = C.setMask, lmask = L.setMask;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
-        // LLC installs: state E, sharers = this core, one page-filter bucket for the whole page
-        C.pageFilter[Cache.bucket(line)] += n;
+        // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
         for (int i = 0; i < n; i++) {
             int ls = slots[i];
+            long vt = ct[ls];
+            if (vt != -1) pf[Cache.bucket(vt)]--; // drop + put keep the set count
+            else csc[ls & cmask]++;
             ct[ls] = line + i;
-            csc[ls & cmask]++;
-            cm[2 * ls] = cmeta;
-            cm[2 * ls + 1] = b;
+            cm[ls] = cmeta;
+            csh[ls] = b;
         }
+        pf[Cache.bucket(line)] += n;
         for (int i = 0; i < n; i++) C.touch(slots[i]);
         // L1: victim (an invalid way or the LRU one), eviction into the LLC (M and sharer bit), install
         long keep = ~b;
@@ -414,13 +417,12 @@ public final class CacheSystem {
                 int s = l1s[i];
                 if (lt[s] != -1) { // drop + put keep the set count
                     int u = lup[s];
-                    if ((lm[2 * s] & 3) == Cache.M) cm[2 * u] |= Cache.M;
-                    cm[2 * u + 1] &= keep;
+                    if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
+                    csh[u] &= keep;
                 } else lsc[s & lmask]++;
                 lt[s] = line + i;
                 lup[s] = slots[i];
-                lm[2 * s] = lmeta;
-                lm[2 * s + 1] = 0;
+                lm[s] = lmeta;
             }
             for (int i = 0; i < n; i++) L.touch(l1s[i]);
         } else {
@@ -428,13 +430,12 @@ public final class CacheSystem {
                 int s = L.victim(line + i);
                 if (lt[s] != -1) {
                     int u = lup[s];
-                    if ((lm[2 * s] & 3) == Cache.M) cm[2 * u] |= Cache.M;
-                    cm[2 * u + 1] &= keep;
+                    if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
+                    csh[u] &= keep;
                 } else lsc[s & lmask]++;
                 lt[s] = line + i;
                 lup[s] = slots[i];
-                lm[2 * s] = lmeta;
-                lm[2 * s + 1] = 0;
+                lm[s] = lmeta;
                 L.touch(s);
             }
         }
@@ -463,7 +464,9 @@ public final class CacheSystem {
      * lines of one page in contiguous slots go as one {@code writeBackRun} (one
      * {@code encryptLines} straight from the LLC for a whole page), others one by one, all in
      * line order. Returns whether it did so; {@link #victimSlots} then holds the new lines'
-     * slots (contiguous in the steady state of a stream).
+     * slots (contiguous in the steady state of a stream). The victims are left in their slots,
+     * written back but not yet invalidated: the caller replaces them ({@link #batchedLoop}) or
+     * drops them ({@link #dropVictims}) before anything else looks at the LLC.
      */
     private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
         Cache C = llc[p];
@@ -483,25 +486,25 @@ public final class CacheSystem {
             slots[i] = ls;
         }
         byte[] cd = C.data;
+        long[] ct = C.tag, cm = C.meta;
         for (int i = 0; i < n; ) {
             int ls = slots[i];
-            long vt = C.tag[ls];
-            if (vt == -1) {
+            long vt = ct[ls];
+            if (vt == -1 || (cm[ls] & 3) != Cache.M) {
                 i++;
                 continue;
             }
             int e = i + 1;
-            if (C.state(ls) == Cache.M) {
-                while (e < n && slots[e] == ls + (e - i) && C.tag[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && C.state(slots[e]) == Cache.M) e++;
-                mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(ls), e - i);
-            } else {
-                while (e < n && slots[e] == ls + (e - i) && C.tag[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && C.state(slots[e]) != Cache.M) e++;
-            }
-            if (((vt & 63) + (e - i)) <= 64) C.dropRun(ls, e - i);
-            else for (int k = i; k < e; k++) C.drop(slots[k]);
+            while (e < n && slots[e] == ls + (e - i) && ct[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && (cm[slots[e]] & 3) == Cache.M) e++;
+            mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(ls), e - i);
             i = e;
         }
         return true;
+    }
+
+    /** Invalidates the (written back) victims {@link #batchVictims} left in the first {@code n} {@link #victimSlots}. */
+    private void dropVictims(Cache C, int n) {
+        for (int i = 0; i < n; i++) if (C.tag[victimSlots[i]] != -1) C.drop(victimSlots[i]);
     }
 
     // speed-only scratch: the victim slots batchVictims found (valid until the next bulk access)
