@@ -142,6 +142,43 @@ public final class Cache {
     }
 
     /**
+     * Speed only: {@code out[i] = victim(line + i)} for {@code i < n}, for lines in distinct sets
+     * (one call per page instead of one per line).
+     */
+    void victims(long line, int n, int[] out) {
+        if (order == null) {
+            for (int i = 0; i < n; i++) out[i] = victim(line + i);
+            return;
+        }
+        int[] sc = setCount;
+        long[] ord = order;
+        int mask = setMask, w = ways, sh = setShift, top = lruShift;
+        for (int i = 0; i < n; i++) {
+            int set = (int) (line + i) & mask;
+            out[i] = sc[set] < w ? victim(line + i) : set + (((int) (ord[set] >>> top) & 0xf) << sh);
+        }
+    }
+
+    /** Speed only: {@link #touch} of {@code slots[0..n)} in order (one call per page instead of one per line). */
+    void touchAll(int[] slots, int n) {
+        if (order == null) {
+            for (int i = 0; i < n; i++) touch(slots[i]);
+            return;
+        }
+        long[] ord = order;
+        int mask = setMask, sh = setShift, top = lruShift;
+        long unused = unusedNibbles;
+        for (int i = 0; i < n; i++) {
+            int s = slots[i];
+            int set = s & mask;
+            long w = s >>> sh;
+            long o = ord[set];
+            if (((o >>> top) & 0xf) == w) ord[set] = (o & unused) | ((o << 4) & ~unused) | w; // LRU to MRU
+            else touch(s);
+        }
+    }
+
+    /**
      * The slot holding {@code line} (&gt;= 0), or {@code -(victim + 1)} where victim is an invalid
      * way if any, else the least recently used one.
      */

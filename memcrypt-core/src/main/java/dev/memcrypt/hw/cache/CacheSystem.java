@@ -407,12 +407,12 @@ public final class CacheSystem {
             csh[ls] = b;
         }
         pf[Cache.bucket(line)] += n;
-        for (int i = 0; i < n; i++) C.touch(slots[i]);
+        C.touchAll(slots, n);
         // L1: victim (an invalid way or the LRU one), eviction into the LLC (M and sharer bit), install
         long keep = ~b;
         if (n <= L.sets) {
             int[] l1s = l1Slots;
-            for (int i = 0; i < n; i++) l1s[i] = L.victim(line + i);
+            L.victims(line, n, l1s);
             for (int i = 0; i < n; i++) {
                 int s = l1s[i];
                 if (lt[s] != -1) { // drop + put keep the set count
@@ -424,7 +424,7 @@ public final class CacheSystem {
                 lup[s] = slots[i];
                 lm[s] = lmeta;
             }
-            for (int i = 0; i < n; i++) L.touch(l1s[i]);
+            L.touchAll(l1s, n);
         } else {
             for (int i = 0; i < n; i++) {
                 int s = L.victim(line + i);
@@ -473,8 +473,9 @@ public final class CacheSystem {
         if (n < 2 || n > C.sets) return false;
         int[] slots = victimSlots;
         long page = home.dramLine(line) & ~63L;
+        C.victims(line, n, slots);
         for (int i = 0; i < n; i++) {
-            int ls = C.victim(line + i);
+            int ls = slots[i];
             long vt = C.tag[ls];
             if (vt != -1) {
                 if (C.sharers(ls) != 0) return false;
@@ -483,7 +484,6 @@ public final class CacheSystem {
                     if ((d & ~63L) == page && d != page + ((line + i) & 63)) return false;
                 }
             }
-            slots[i] = ls;
         }
         byte[] cd = C.data;
         long[] ct = C.tag, cm = C.meta;
