@@ -42,6 +42,8 @@ public final class Cache {
     final int[] up;
     /** Valid lines per set; lets snoops skip a package with nothing in the set (speed-only). */
     final int[] setCount;
+    /** Valid lines in the whole cache (speed-only: lets a stream skip an empty LLC's page filter). */
+    int count;
     long clock;
     /**
      * Speed-only (LLC only, null in L1s): counts of valid lines per hashed 4 KiB page of full
@@ -62,7 +64,7 @@ public final class Cache {
 
     /** Whether no line of the 4 KiB page containing {@code line} is here (false may be a collision). */
     boolean pageSurelyAbsent(long line) {
-        return pageFilter[bucket(line)] == 0;
+        return count == 0 || pageFilter[bucket(line)] == 0;
     }
 
     public Cache(int bytes, int ways) {
@@ -241,12 +243,16 @@ public final class Cache {
     void put(int s, long line) {
         tag[s] = line;
         setCount[s & setMask]++;
+        count++;
         if (pageFilter != null) pageFilter[bucket(line)]++;
     }
 
     void drop(int s) {
         if (pageFilter != null && tag[s] != -1) pageFilter[bucket(tag[s])]--;
-        if (tag[s] != -1) setCount[s & setMask]--;
+        if (tag[s] != -1) {
+            setCount[s & setMask]--;
+            count--;
+        }
         tag[s] = -1;
         meta[s] = 0;
         if (sharers != null) sharers[s] = 0;

@@ -397,15 +397,27 @@ public final class CacheSystem {
         int cmask = C.setMask, lmask = L.setMask;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
         // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
+        long vPage = -1; // the victims' page filter counts go down per run of one page (one bucket)
+        int vRun = 0;
         for (int i = 0; i < n; i++) {
             int ls = slots[i];
             long vt = ct[ls];
-            if (vt != -1) pf[Cache.bucket(vt)]--; // drop + put keep the set count
-            else csc[ls & cmask]++;
+            if (vt != -1) { // drop + put keep the set count
+                if (vt >>> 6 != vPage) {
+                    if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
+                    vPage = vt >>> 6;
+                    vRun = 0;
+                }
+                vRun++;
+            } else {
+                csc[ls & cmask]++;
+                C.count++;
+            }
             ct[ls] = line + i;
             cm[ls] = cmeta;
             csh[ls] = b;
         }
+        if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
         pf[Cache.bucket(line)] += n;
         C.touchAll(slots, n);
         // L1: victim (an invalid way or the LRU one), eviction into the LLC (M and sharer bit), install
@@ -419,7 +431,10 @@ public final class CacheSystem {
                     int u = lup[s];
                     if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
                     csh[u] &= keep;
-                } else lsc[s & lmask]++;
+                } else {
+                    lsc[s & lmask]++;
+                    L.count++;
+                }
                 lt[s] = line + i;
                 lup[s] = slots[i];
                 lm[s] = lmeta;
@@ -432,7 +447,10 @@ public final class CacheSystem {
                     int u = lup[s];
                     if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
                     csh[u] &= keep;
-                } else lsc[s & lmask]++;
+                } else {
+                    lsc[s & lmask]++;
+                    L.count++;
+                }
                 lt[s] = line + i;
                 lup[s] = slots[i];
                 lm[s] = lmeta;
@@ -772,6 +790,30 @@ public final class CacheSystem {
             if (s >= 0) return Arrays.copyOfRange(C.data, C.off(s), C.off(s) + LINE);
         }
         return null;
+    }
+
+    /**
+     * Consistency of the speed-only bookkeeping (for the invariant checker): per-set and total
+     * valid-line counts match the tags, and every L1 line's LLC slot holds that same line
+     * (inclusion, and the slot whose bytes the L1 line uses). Empty when consistent.
+     */
+    public java.util.List<String> checkBookkeeping() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int k = 0; k < l1.length + llc.length; k++) {
+            Cache X = k < l1.length ? l1[k] : llc[k - l1.length];
+            String who = k < l1.length ? "L1 of cpu " + k : "LLC of package " + (k - l1.length);
+            int total = 0;
+            int[] perSet = new int[X.sets];
+            for (int s = 0; s < X.tag.length; s++) {
+                if (X.tag[s] == -1) continue;
+                total++;
+                perSet[s & X.setMask]++;
+                if (k < l1.length && llc[pkgOf[k]].tag[X.up[s]] != X.tag[s]) out.add(who + ": line 0x" + Long.toHexString(X.tag[s]) + " points at an LLC slot holding another line");
+            }
+            if (total != X.count) out.add(who + ": " + total + " valid lines but the count says " + X.count);
+            if (!Arrays.equals(perSet, X.setCount)) out.add(who + ": per-set valid counts disagree with the tags");
+        }
+        return out;
     }
 
     /** MESI state of a full line in core {@code c}'s L1. */
