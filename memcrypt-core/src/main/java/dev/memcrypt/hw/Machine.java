@@ -573,6 +573,7 @@ public final class Machine {
                 }
             }
         });
+        out.addAll(caches.checkBookkeeping());
         CpuPackage ref = null;
         for (CpuPackage p : pkgs) {
             if (!p.powered()) continue;

@@ -71,6 +71,8 @@ class BulkPathProperties {
                 }
             }
             assertEquals(lines(b), lines(a));
+            assertEquals(List.of(), a.caches().checkBookkeeping());
+            assertEquals(List.of(), b.caches().checkBookkeeping());
         }
         for (long p : new long[] {base, home1 + base}) assertArrayEquals(b.dram().read(p, 68 * 4096), a.dram().read(p, 68 * 4096));
     }

@@ -25,17 +25,25 @@ public final class Cache {
     /** Slots are numbered way-major: slot = way * sets + set (so one way of consecutive sets is contiguous in every array). */
     final int setShift;
     final long[] tag;
-    /** Per slot two longs: [2s] = fill generation &lt;&lt; 2 | MESI state, [2s+1] = sharer mask (LLC). */
+    /** Per slot: fill generation &lt;&lt; 2 | MESI state. */
     final long[] meta;
+    /** LLC only (null in an L1): per slot, the mask of the package's L1s that may hold the line. */
+    final long[] sharers;
     /** LRU for more than 16 ways: last-use stamps. */
     final long[] stamp;
     /** LRU for up to 16 ways: per set, way numbers in 4-bit nibbles from MRU (low) to LRU; unused nibbles 0xf. */
     final long[] order;
+    /** For {@link #order}: bit position of the LRU nibble, and the mask of the unused (0xf) nibbles. */
+    private final int lruShift;
+    private final long unusedNibbles;
+    /** Line bytes, 64 per slot; null in an L1, whose lines' bytes live in the LLC (see {@link CacheSystem}). */
     final byte[] data;
     /** L1 only: the LLC slot holding the same line (stable while the line is in the L1, by inclusion). */
     final int[] up;
     /** Valid lines per set; lets snoops skip a package with nothing in the set (speed-only). */
     final int[] setCount;
+    /** Valid lines in the whole cache (speed-only: lets a stream skip an empty LLC's page filter). */
+    int count;
     long clock;
     /**
      * Speed-only (LLC only, null in L1s): counts of valid lines per hashed 4 KiB page of full
@@ -56,10 +64,15 @@ public final class Cache {
 
     /** Whether no line of the 4 KiB page containing {@code line} is here (false may be a collision). */
     boolean pageSurelyAbsent(long line) {
-        return pageFilter[bucket(line)] == 0;
+        return count == 0 || pageFilter[bucket(line)] == 0;
     }
 
     public Cache(int bytes, int ways) {
+        this(bytes, ways, true);
+    }
+
+    /** A cache with or without its own line storage ({@code withData} false: an L1 of {@link CacheSystem}). */
+    Cache(int bytes, int ways, boolean withData) {
         int lines = bytes / LINE;
         this.ways = ways;
         this.sets = lines / ways;
@@ -70,7 +83,10 @@ public final class Cache {
         if (1 << waysShift != ways) throw new IllegalArgumentException("ways must be a power of two: " + ways);
         tag = new long[lines];
         java.util.Arrays.fill(tag, -1L);
-        meta = new long[2 * lines];
+        meta = new long[lines];
+        sharers = withData ? new long[lines] : null;
+        lruShift = 4 * (ways - 1);
+        unusedNibbles = ways >= 16 ? 0 : -1L << (4 * ways);
         if (ways <= 16) {
             stamp = null;
             order = new long[sets];
@@ -81,7 +97,7 @@ public final class Cache {
             stamp = new long[lines];
             order = null;
         }
-        data = new byte[lines * LINE];
+        data = withData ? new byte[lines * LINE] : null;
         up = new int[lines];
         setCount = new int[sets];
     }
@@ -128,6 +144,43 @@ public final class Cache {
     }
 
     /**
+     * Speed only: {@code out[i] = victim(line + i)} for {@code i < n}, for lines in distinct sets
+     * (one call per page instead of one per line).
+     */
+    void victims(long line, int n, int[] out) {
+        if (order == null) {
+            for (int i = 0; i < n; i++) out[i] = victim(line + i);
+            return;
+        }
+        int[] sc = setCount;
+        long[] ord = order;
+        int mask = setMask, w = ways, sh = setShift, top = lruShift;
+        for (int i = 0; i < n; i++) {
+            int set = (int) (line + i) & mask;
+            out[i] = sc[set] < w ? victim(line + i) : set + (((int) (ord[set] >>> top) & 0xf) << sh);
+        }
+    }
+
+    /** Speed only: {@link #touch} of {@code slots[0..n)} in order (one call per page instead of one per line). */
+    void touchAll(int[] slots, int n) {
+        if (order == null) {
+            for (int i = 0; i < n; i++) touch(slots[i]);
+            return;
+        }
+        long[] ord = order;
+        int mask = setMask, sh = setShift, top = lruShift;
+        long unused = unusedNibbles;
+        for (int i = 0; i < n; i++) {
+            int s = slots[i];
+            int set = s & mask;
+            long w = s >>> sh;
+            long o = ord[set];
+            if (((o >>> top) & 0xf) == w) ord[set] = (o & unused) | ((o << 4) & ~unused) | w; // LRU to MRU
+            else touch(s);
+        }
+    }
+
+    /**
      * The slot holding {@code line} (&gt;= 0), or {@code -(victim + 1)} where victim is an invalid
      * way if any, else the least recently used one.
      */
@@ -146,6 +199,10 @@ public final class Cache {
         long w = s >>> setShift;
         long o = order[set];
         if ((o & 0xf) == w) return; // already MRU
+        if (((o >>> lruShift) & 0xf) == w) { // the LRU way (every fill of a full set): rotate it to the front
+            order[set] = (o & unusedNibbles) | ((o << 4) & ~unusedNibbles) | w;
+            return;
+        }
         // position of nibble w: SWAR zero-nibble search on o ^ (w in every nibble); the lowest hit is exact
         long x = o ^ (w * 0x1111_1111_1111_1111L);
         long z = (x - 0x1111_1111_1111_1111L) & ~x & 0x8888_8888_8888_8888L;
@@ -157,52 +214,48 @@ public final class Cache {
 
     /** MESI state of slot {@code s}. */
     byte state(int s) {
-        return (byte) (meta[2 * s] & 3);
+        return (byte) (meta[s] & 3);
     }
 
     void setState(int s, byte v) {
-        meta[2 * s] = (meta[2 * s] & ~3L) | v;
+        meta[s] = (meta[s] & ~3L) | v;
     }
 
     /** KeyTable entry generation when the line was filled (for the invariant checker). */
     long gen(int s) {
-        return meta[2 * s] >>> 2;
+        return meta[s] >>> 2;
     }
 
     void setGen(int s, long g) {
-        meta[2 * s] = (g << 2) | (meta[2 * s] & 3);
+        meta[s] = (g << 2) | (meta[s] & 3);
     }
 
     /** LLC only: which cores of the package may hold the line in their L1 (bit = local core % 64). */
     long sharers(int s) {
-        return meta[2 * s + 1];
+        return sharers[s];
     }
 
     void setSharers(int s, long v) {
-        meta[2 * s + 1] = v;
+        sharers[s] = v;
     }
 
     /** Installs {@code line} in the invalid slot {@code s}. */
     void put(int s, long line) {
         tag[s] = line;
         setCount[s & setMask]++;
+        count++;
         if (pageFilter != null) pageFilter[bucket(line)]++;
     }
 
     void drop(int s) {
         if (pageFilter != null && tag[s] != -1) pageFilter[bucket(tag[s])]--;
-        if (tag[s] != -1) setCount[s & setMask]--;
+        if (tag[s] != -1) {
+            setCount[s & setMask]--;
+            count--;
+        }
         tag[s] = -1;
-        meta[2 * s] = 0;
-        meta[2 * s + 1] = 0;
-    }
-
-    /** Speed only: {@link #drop} of the valid slots {@code s0..s0+n-1}, whose lines are all in one 4 KiB page. */
-    void dropRun(int s0, int n) {
-        if (pageFilter != null) pageFilter[bucket(tag[s0])] -= n;
-        for (int s = s0; s < s0 + n; s++) setCount[s & setMask]--;
-        java.util.Arrays.fill(tag, s0, s0 + n, -1L);
-        java.util.Arrays.fill(meta, 2 * s0, 2 * (s0 + n), 0L);
+        meta[s] = 0;
+        if (sharers != null) sharers[s] = 0;
     }
 
     /** Whether the set {@code line} maps to holds any valid line. */

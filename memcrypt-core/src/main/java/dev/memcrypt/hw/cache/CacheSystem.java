@@ -15,6 +15,15 @@ import java.util.Arrays;
  * bits). Every line holds plaintext and is tagged by its full physical address, KeyID bits
  * included.
  *
+ * <p>Design note (data storage): an L1 keeps tags, MESI state and LRU only; the bytes of a line
+ * an L1 holds live in the line's slot of its package's LLC (inclusion guarantees the slot exists
+ * while the L1 holds the line). Architecturally the protocol is unchanged: an L1 in M still owns
+ * the newest data and the LLC still becomes M only when that L1 is snooped or evicts the line; it
+ * is just that "the L1 writes its data into the LLC" costs no copy. Nothing can tell the two
+ * storages apart, because every path that reads or writes back an LLC line first snoops its L1s
+ * (the inclusion rule), so the stale LLC copy a real L1-in-M leaves behind is never observable.
+ * Saving the copies halves the bytes a stream of whole pages moves through the host's caches.
+ *
  * <h2>Protocol (MESI, keyed by full PA)</h2>
  * <ul>
  * <li>LLC state is the package's state towards other packages: M/E = only this package holds the
@@ -74,7 +83,7 @@ public final class CacheSystem {
         l1 = new Cache[n];
         pkgOf = new int[n];
         for (int i = 0; i < n; i++) {
-            l1[i] = new Cache(l1Bytes, l1Ways);
+            l1[i] = new Cache(l1Bytes, l1Ways, false);
             pkgOf[i] = i / coresPerPackage;
         }
         coreBit = new long[n];
@@ -105,7 +114,10 @@ public final class CacheSystem {
 
     // ---------------------------------------------------------------- core protocol
 
-    /** Makes {@code line} present in core {@code c}'s L1 (in M if {@code write}); returns its slot. */
+    /**
+     * Makes {@code line} present in core {@code c}'s L1 (in M if {@code write}); returns the slot of
+     * its package's LLC that holds the line's bytes (see the design note on data storage).
+     */
     int acquire(int c, long line, boolean write, boolean full) {
         Cache L = l1[c];
         int s = L.find(line);
@@ -115,9 +127,14 @@ public final class CacheSystem {
                 L.setState(s, Cache.M);
             }
             L.touch(s);
-            return s;
+            return L.up[s];
         }
         return miss(c, line, write, full);
+    }
+
+    /** The data array of core {@code c}'s package LLC, which holds the bytes of the core's L1 lines. */
+    private byte[] dataOf(int c) {
+        return llc[pkgOf[c]].data;
     }
 
     private void upgrade(int c, long line) {
@@ -154,10 +171,7 @@ public final class CacheSystem {
             Cache L = l1[o];
             int s = L.find(line);
             if (s < 0) continue;
-            if (L.state(s) == Cache.M) {
-                System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
-                C.setState(ls, Cache.M);
-            }
+            if (L.state(s) == Cache.M) C.setState(ls, Cache.M); // its data is already in the LLC slot
             if (invalidate) L.drop(s);
             else L.setState(s, Cache.S);
         }
@@ -213,7 +227,6 @@ public final class CacheSystem {
         Cache L = l1[c];
         int s = L.victim(line);
         if (L.tag[s] != -1) evictL1(c, s);
-        if (!(write && full)) System.arraycopy(C.data, C.off(ls), L.data, s * LINE, LINE);
         L.put(s, line);
         L.up[s] = ls;
         L.setGen(s, C.gen(ls));
@@ -222,7 +235,7 @@ public final class CacheSystem {
         else L.setState(s, C.state(ls) == Cache.S || (C.sharers(ls) & ~b) != 0 ? Cache.S : Cache.E);
         C.setSharers(ls, C.sharers(ls) | b);
         L.touch(s);
-        return s;
+        return ls;
     }
 
     private void evictL1(int c, int s) {
@@ -232,10 +245,7 @@ public final class CacheSystem {
         Cache C = llc[p];
         int ls = L.up[s];
         assert C.tag[ls] == line : "inclusion violated for line 0x" + Long.toHexString(line); // checkInvariants() checks inclusion too
-        if (L.state(s) == Cache.M) {
-            System.arraycopy(L.data, s * LINE, C.data, C.off(ls), LINE);
-            C.setState(ls, Cache.M);
-        }
+        if (L.state(s) == Cache.M) C.setState(ls, Cache.M); // its data is already in the LLC slot
         L.drop(s);
         // clear the sharer bit unless another core aliasing the same bit still holds the line
         long b = bit(c, cpp);
@@ -269,8 +279,8 @@ public final class CacheSystem {
             }
             int lo = (int) (fullPa & (LINE - 1));
             int n = Math.min(len, LINE - lo);
-            int s = acquire(c, fullPa >>> 6, false, false);
-            System.arraycopy(l1[c].data, s * LINE + lo, dst, off, n);
+            int ls = acquire(c, fullPa >>> 6, false, false);
+            System.arraycopy(dataOf(c), ls * LINE + lo, dst, off, n);
             fullPa += n;
             off += n;
             len -= n;
@@ -290,8 +300,8 @@ public final class CacheSystem {
             }
             int lo = (int) (fullPa & (LINE - 1));
             int n = Math.min(len, LINE - lo);
-            int s = acquire(c, fullPa >>> 6, true, n == LINE);
-            System.arraycopy(src, off, l1[c].data, s * LINE + lo, n);
+            int ls = acquire(c, fullPa >>> 6, true, n == LINE);
+            System.arraycopy(src, off, dataOf(c), ls * LINE + lo, n);
             fullPa += n;
             off += n;
             len -= n;
@@ -311,11 +321,11 @@ public final class CacheSystem {
      */
     private void linesInPage(int c, long line, int n, byte[] buf, int off, boolean write) {
         if (!pageUncached(line)) {
-            Cache L = l1[c];
+            byte[] d = dataOf(c);
             for (int i = 0; i < n; i++, line++, off += LINE) {
-                int s = acquire(c, line, write, true);
-                if (write) System.arraycopy(buf, off, L.data, s * LINE, LINE);
-                else System.arraycopy(L.data, s * LINE, buf, off, LINE);
+                int ls = acquire(c, line, write, true);
+                if (write) System.arraycopy(buf, off, d, ls * LINE, LINE);
+                else System.arraycopy(d, ls * LINE, buf, off, LINE);
             }
             return;
         }
@@ -325,7 +335,7 @@ public final class CacheSystem {
         MemoryController m = mc[homeOf.home(line)];
         long gen = m.keyGeneration(keyIdOf.keyId(line));
         long b = coreBit[c];
-        byte[] cd = C.data, ld = L.data;
+        byte[] cd = C.data;
         boolean batched = batchVictims(p, line, n, !write, m);
         boolean filled = batched && !write;
         int[] slots = victimSlots;
@@ -341,6 +351,7 @@ public final class CacheSystem {
             batchedLoop(C, L, line, n, buf, off, write, gen, b);
             return;
         }
+        if (batched) dropVictims(C, n);
         for (int i = 0; i < n; i++, line++, off += LINE) {
             // LLC: a miss in every cache (nothing of this page was cached and only this loop adds lines)
             int ls;
@@ -350,8 +361,8 @@ public final class CacheSystem {
                 if (C.tag[ls] != -1) evictLlc(p, ls);
             }
             C.put(ls, line);
-            C.meta[2 * ls + 1] = b; // sharers: this core (set below in miss() as well)
-            C.meta[2 * ls] = (gen << 2) | Cache.E;
+            C.sharers[ls] = b; // this core
+            C.meta[ls] = (gen << 2) | Cache.E;
             if (!write && !filled) m.fill(line, cd, C.off(ls));
             C.touch(ls);
             // L1
@@ -359,92 +370,106 @@ public final class CacheSystem {
             if (L.tag[s] != -1) evictL1(c, s);
             L.put(s, line);
             L.up[s] = ls;
-            L.meta[2 * s] = (gen << 2) | (write ? Cache.M : Cache.E);
+            L.meta[s] = (gen << 2) | (write ? Cache.M : Cache.E);
             L.touch(s);
-            if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
-            else {
-                System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
-                System.arraycopy(cd, C.off(ls), buf, off, LINE);
-            }
+            if (write) System.arraycopy(buf, off, cd, C.off(ls), LINE);
+            else System.arraycopy(cd, C.off(ls), buf, off, LINE);
         }
     }
 
     /**
      * Speed only: the loop of {@link #linesInPage} after {@link #batchVictims} (the new LLC slots
-     * are free, in {@link #victimSlots}) with the installs and the L1 eviction
-     * ({@link #evictL1} for at most 64 cores per package: no aliased sharer bits) written out
-     * flat; the page filter count of the new page (one bucket) is raised once. Same steps in the
-     * same order as the general loop.
+     * are free, in {@link #victimSlots}), with the installs and the L1 eviction ({@link #evictL1}
+     * for at most 64 cores per package: no aliased sharer bits) written out flat and split into
+     * passes. The passes give the same state as the per-line loop because the lines fall in
+     * distinct LLC sets ({@link #batchVictims} checked {@code n <= sets}), LRU and set counts are
+     * per set, and an L1 eviction only touches the metadata of an LLC slot whose line is in that L1,
+     * which is never one of the new slots (their old lines were in no L1). When the lines also fall
+     * in distinct L1 sets (the common case: a page and an L1 of at least 64 sets) the L1 work is
+     * split into passes too; otherwise a line may evict an earlier line of the same page from the
+     * L1, so the L1 part goes line by line. The data moves between {@code buf} and the LLC slots
+     * last, per run of contiguous slots (no L1 data copies: see the note on data storage).
      */
     private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
-        byte[] cd = C.data, ld = L.data;
-        long[] ct = C.tag, cm = C.meta, lt = L.tag, lm = L.meta;
-        int[] csc = C.setCount, lsc = L.setCount, lup = L.up;
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers, lt = L.tag, lm = L.meta;
+        int[] csc = C.setCount, lsc = L.setCount, lup = L.up, pf = C.pageFilter;
         int cmask = C.setMask, lmask = L.setMask;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
-        // distinct L1 sets: no line of this page evicts another, so the data moves can wait until after the loop
-        boolean defer = n <= L.sets;
-        int[] l1s = l1Slots, evS = evictFrom, evU = evictTo;
-        int ne = 0;
-        C.pageFilter[Cache.bucket(line)] += n;
-        for (int i = 0; i < n; i++, line++, off += LINE) {
+        // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
+        long vPage = -1; // the victims' page filter counts go down per run of one page (one bucket)
+        int vRun = 0;
+        for (int i = 0; i < n; i++) {
             int ls = slots[i];
-            ct[ls] = line;
-            csc[ls & cmask]++;
-            cm[2 * ls] = cmeta;
-            cm[2 * ls + 1] = b; // sharers: this core
-            C.touch(ls);
-            int s = L.victim(line);
-            if (lt[s] != -1) { // evictL1: data and M into its LLC slot, sharer bit off; drop + put keep the set count
-                int u = lup[s];
-                if ((lm[2 * s] & 3) == Cache.M) {
-                    if (defer) {
-                        evS[ne] = s;
-                        evU[ne++] = u;
-                    } else System.arraycopy(ld, s * LINE, cd, C.off(u), LINE);
-                    cm[2 * u] |= Cache.M;
+            long vt = ct[ls];
+            if (vt != -1) { // drop + put keep the set count
+                if (vt >>> 6 != vPage) {
+                    if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
+                    vPage = vt >>> 6;
+                    vRun = 0;
                 }
-                cm[2 * u + 1] &= ~b;
-            } else lsc[s & lmask]++;
-            lt[s] = line;
-            lup[s] = ls;
-            lm[2 * s] = lmeta;
-            lm[2 * s + 1] = 0;
-            L.touch(s);
-            if (defer) l1s[i] = s;
-            else if (write) System.arraycopy(buf, off, ld, s * LINE, LINE);
-            else System.arraycopy(cd, C.off(ls), ld, s * LINE, LINE);
+                vRun++;
+            } else {
+                csc[ls & cmask]++;
+                C.count++;
+            }
+            ct[ls] = line + i;
+            cm[ls] = cmeta;
+            csh[ls] = b;
         }
-        off -= n * LINE;
-        if (defer) {
-            // victims' data first (their L1 slots are about to be overwritten), then the new lines', per contiguous run
-            for (int a = 0; a < ne; ) {
-                int e = a + 1;
-                while (e < ne && evS[e] == evS[e - 1] + 1 && evU[e] == evU[e - 1] + 1) e++;
-                System.arraycopy(ld, evS[a] * LINE, cd, C.off(evU[a]), (e - a) * LINE);
-                a = e;
+        if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
+        pf[Cache.bucket(line)] += n;
+        C.touchAll(slots, n);
+        // L1: victim (an invalid way or the LRU one), eviction into the LLC (M and sharer bit), install
+        long keep = ~b;
+        if (n <= L.sets) {
+            int[] l1s = l1Slots;
+            L.victims(line, n, l1s);
+            for (int i = 0; i < n; i++) {
+                int s = l1s[i];
+                if (lt[s] != -1) { // drop + put keep the set count
+                    int u = lup[s];
+                    if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
+                    csh[u] &= keep;
+                } else {
+                    lsc[s & lmask]++;
+                    L.count++;
+                }
+                lt[s] = line + i;
+                lup[s] = slots[i];
+                lm[s] = lmeta;
             }
-            for (int a = 0; a < n; ) {
-                int e = a + 1;
-                while (e < n && l1s[e] == l1s[e - 1] + 1 && (write || slots[e] == slots[e - 1] + 1)) e++;
-                if (write) System.arraycopy(buf, off + a * LINE, ld, l1s[a] * LINE, (e - a) * LINE);
-                else System.arraycopy(cd, C.off(slots[a]), ld, l1s[a] * LINE, (e - a) * LINE);
-                a = e;
+            L.touchAll(l1s, n);
+        } else {
+            for (int i = 0; i < n; i++) {
+                int s = L.victim(line + i);
+                if (lt[s] != -1) {
+                    int u = lup[s];
+                    if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
+                    csh[u] &= keep;
+                } else {
+                    lsc[s & lmask]++;
+                    L.count++;
+                }
+                lt[s] = line + i;
+                lup[s] = slots[i];
+                lm[s] = lmeta;
+                L.touch(s);
             }
         }
-        if (!write) { // the new LLC lines are clean (E), so no L1 eviction above wrote into them: copy them out per slot run
-            for (int a = 0; a < n; ) {
-                int e = a + 1;
-                while (e < n && slots[e] == slots[e - 1] + 1) e++;
-                System.arraycopy(cd, C.off(slots[a]), buf, off + a * LINE, (e - a) * LINE);
-                a = e;
-            }
+        // data: the stores into the new LLC slots, or the filled lines out to the reader
+        byte[] cd = C.data;
+        for (int a = 0; a < n; ) {
+            int e = a + 1;
+            while (e < n && slots[e] == slots[e - 1] + 1) e++;
+            if (write) System.arraycopy(buf, off + a * LINE, cd, C.off(slots[a]), (e - a) * LINE);
+            else System.arraycopy(cd, C.off(slots[a]), buf, off + a * LINE, (e - a) * LINE);
+            a = e;
         }
     }
 
-    // speed-only scratch for batchedLoop: the new lines' L1 slots and the dirty L1 victims (slot, LLC slot)
-    private final int[] l1Slots = new int[64], evictFrom = new int[64], evictTo = new int[64];
+    // speed-only scratch for batchedLoop: the new lines' L1 slots
+    private final int[] l1Slots = new int[64];
 
     /**
      * Speed only, for {@link #linesInPage}: evicts the LLC victims of the {@code n} lines from
@@ -457,15 +482,18 @@ public final class CacheSystem {
      * lines of one page in contiguous slots go as one {@code writeBackRun} (one
      * {@code encryptLines} straight from the LLC for a whole page), others one by one, all in
      * line order. Returns whether it did so; {@link #victimSlots} then holds the new lines'
-     * slots (contiguous in the steady state of a stream).
+     * slots (contiguous in the steady state of a stream). The victims are left in their slots,
+     * written back but not yet invalidated: the caller replaces them ({@link #batchedLoop}) or
+     * drops them ({@link #dropVictims}) before anything else looks at the LLC.
      */
     private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
         Cache C = llc[p];
         if (n < 2 || n > C.sets) return false;
         int[] slots = victimSlots;
         long page = home.dramLine(line) & ~63L;
+        C.victims(line, n, slots);
         for (int i = 0; i < n; i++) {
-            int ls = C.victim(line + i);
+            int ls = slots[i];
             long vt = C.tag[ls];
             if (vt != -1) {
                 if (C.sharers(ls) != 0) return false;
@@ -474,28 +502,27 @@ public final class CacheSystem {
                     if ((d & ~63L) == page && d != page + ((line + i) & 63)) return false;
                 }
             }
-            slots[i] = ls;
         }
         byte[] cd = C.data;
+        long[] ct = C.tag, cm = C.meta;
         for (int i = 0; i < n; ) {
             int ls = slots[i];
-            long vt = C.tag[ls];
-            if (vt == -1) {
+            long vt = ct[ls];
+            if (vt == -1 || (cm[ls] & 3) != Cache.M) {
                 i++;
                 continue;
             }
             int e = i + 1;
-            if (C.state(ls) == Cache.M) {
-                while (e < n && slots[e] == ls + (e - i) && C.tag[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && C.state(slots[e]) == Cache.M) e++;
-                mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(ls), e - i);
-            } else {
-                while (e < n && slots[e] == ls + (e - i) && C.tag[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && C.state(slots[e]) != Cache.M) e++;
-            }
-            if (((vt & 63) + (e - i)) <= 64) C.dropRun(ls, e - i);
-            else for (int k = i; k < e; k++) C.drop(slots[k]);
+            while (e < n && slots[e] == ls + (e - i) && ct[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && (cm[slots[e]] & 3) == Cache.M) e++;
+            mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(ls), e - i);
             i = e;
         }
         return true;
+    }
+
+    /** Invalidates the (written back) victims {@link #batchVictims} left in the first {@code n} {@link #victimSlots}. */
+    private void dropVictims(Cache C, int n) {
+        for (int i = 0; i < n; i++) if (C.tag[victimSlots[i]] != -1) C.drop(victimSlots[i]);
     }
 
     // speed-only scratch: the victim slots batchVictims found (valid until the next bulk access)
@@ -503,14 +530,14 @@ public final class CacheSystem {
 
     /** 8-byte little-endian load; {@code fullPa} must not cross a line. */
     public long load64(int c, long fullPa) {
-        int s = acquire(c, fullPa >>> 6, false, false);
-        return (long) LONG.get(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)));
+        int ls = acquire(c, fullPa >>> 6, false, false);
+        return (long) LONG.get(dataOf(c), ls * LINE + (int) (fullPa & (LINE - 1)));
     }
 
     /** 8-byte little-endian store; {@code fullPa} must not cross a line. */
     public void store64(int c, long fullPa, long v) {
-        int s = acquire(c, fullPa >>> 6, true, false);
-        LONG.set(l1[c].data, s * LINE + (int) (fullPa & (LINE - 1)), v);
+        int ls = acquire(c, fullPa >>> 6, true, false);
+        LONG.set(dataOf(c), ls * LINE + (int) (fullPa & (LINE - 1)), v);
     }
 
     // ---------------------------------------------------------------- streaming (bulk) accesses
@@ -560,8 +587,8 @@ public final class CacheSystem {
             if (cachedAnywhere(line)) {
                 if (runN > 0) readRun(runStart, dst, runOff, runN);
                 runN = 0;
-                int s = acquire(c, line, false, false);
-                System.arraycopy(l1[c].data, s * LINE, dst, off, LINE);
+                int ls = acquire(c, line, false, false);
+                System.arraycopy(dataOf(c), ls * LINE, dst, off, LINE);
             } else {
                 if (runN == 0) {
                     runStart = line;
@@ -754,15 +781,39 @@ public final class CacheSystem {
      * {@code line} held anywhere in the caches, or null if no cache holds it. Changes no state.
      */
     public byte[] peek(long line) {
-        for (Cache L : l1) {
-            int s = L.find(line);
-            if (s >= 0 && L.state(s) == Cache.M) return Arrays.copyOfRange(L.data, s * LINE, s * LINE + LINE);
+        for (int c = 0; c < l1.length; c++) {
+            int s = l1[c].find(line);
+            if (s >= 0 && l1[c].state(s) == Cache.M) return Arrays.copyOfRange(dataOf(c), l1[c].up[s] * LINE, l1[c].up[s] * LINE + LINE);
         }
         for (Cache C : llc) {
             int s = C.find(line);
             if (s >= 0) return Arrays.copyOfRange(C.data, C.off(s), C.off(s) + LINE);
         }
         return null;
+    }
+
+    /**
+     * Consistency of the speed-only bookkeeping (for the invariant checker): per-set and total
+     * valid-line counts match the tags, and every L1 line's LLC slot holds that same line
+     * (inclusion, and the slot whose bytes the L1 line uses). Empty when consistent.
+     */
+    public java.util.List<String> checkBookkeeping() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int k = 0; k < l1.length + llc.length; k++) {
+            Cache X = k < l1.length ? l1[k] : llc[k - l1.length];
+            String who = k < l1.length ? "L1 of cpu " + k : "LLC of package " + (k - l1.length);
+            int total = 0;
+            int[] perSet = new int[X.sets];
+            for (int s = 0; s < X.tag.length; s++) {
+                if (X.tag[s] == -1) continue;
+                total++;
+                perSet[s & X.setMask]++;
+                if (k < l1.length && llc[pkgOf[k]].tag[X.up[s]] != X.tag[s]) out.add(who + ": line 0x" + Long.toHexString(X.tag[s]) + " points at an LLC slot holding another line");
+            }
+            if (total != X.count) out.add(who + ": " + total + " valid lines but the count says " + X.count);
+            if (!Arrays.equals(perSet, X.setCount)) out.add(who + ": per-set valid counts disagree with the tags");
+        }
+        return out;
     }
 
     /** MESI state of a full line in core {@code c}'s L1. */
