@@ -95,7 +95,10 @@ public final class SmeState {
         return (fullPa & cMask) != 0;
     }
 
-    /** Power loss: the platform key is gone. */
+    /**
+     * Power loss: the platform key is gone. The caller settles the memory controllers first
+     * ({@code MemoryController.settleAll}): posted write-backs and posted zero pages hold this key.
+     */
     public void destroy() {
         if (key != null) key.destroy();
     }
