@@ -498,7 +498,9 @@ public final class Kvm {
         return switch (leaf) {
             case 1 -> new CpuidResult(h.eax(), h.ebx(), h.ecx() | Core.CPUID1_ECX_HYPERVISOR | (vm.nested() ? CPUID1_ECX_VMX : 0), h.edx());
             case 7 -> sub != 0 ? h : new CpuidResult(h.eax(), h.ebx(),
-                    h.ecx() & ~Core.CPUID7_ECX_TME & (vm.keyLocker() ? ~0 : ~KeyLockerUnit.CPUID7_ECX_KL), h.edx() & ~Core.CPUID7_EDX_PCONFIG);
+                    // guests run without paging in the model, so protection keys (PKU, and OSPKE, the host's CR4.PKE) are hidden
+                    h.ecx() & ~Core.CPUID7_ECX_TME & ~Core.CPUID7_ECX_PKU & ~Core.CPUID7_ECX_OSPKE & (vm.keyLocker() ? ~0 : ~KeyLockerUnit.CPUID7_ECX_KL),
+                    h.edx() & ~Core.CPUID7_EDX_PCONFIG);
             case KeyLockerUnit.CPUID_LEAF -> !vm.keyLocker() || sub != 0 ? CpuidResult.ZERO : new CpuidResult(h.eax(),
                     (h.ebx() & (KeyLockerUnit.EBX_WIDE | KeyLockerUnit.EBX_BACKUP_MSRS)) | ((v.cr4() & Core.CR4_KL) != 0 ? KeyLockerUnit.EBX_AESKLE : 0),
                     h.ecx() & ~KeyLockerUnit.ECX_KEYSOURCE1, 0);

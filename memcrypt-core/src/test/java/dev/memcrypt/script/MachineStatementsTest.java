@@ -90,7 +90,7 @@ class MachineStatementsTest {
 
     @Test
     void cpuidWholeLeafIsAString() {
-        ScriptHarness.Run r = run("cpuid 7 => \"eax=0x00000000 ebx=0x00000000 ecx=0x00802000 edx=0x00040000\"\ncpuid 7 ecx => 0x802000\n");
+        ScriptHarness.Run r = run("cpuid 7 => \"eax=0x00000000 ebx=0x00000000 ecx=0x00802008 edx=0x00040000\"\ncpuid 7 ecx => 0x802008\n");
         assertEquals(0, r.exit(), r.out() + r.err());
     }
 

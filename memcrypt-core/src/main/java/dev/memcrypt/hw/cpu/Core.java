@@ -17,6 +17,10 @@ public final class Core {
     // ---- CPUID bit layout (SPEC-FACTS §1; Intel SDM Vol. 2A CPUID)
     /** CPUID.(7,0):ECX[13]: TME enumerated. */
     public static final int CPUID7_ECX_TME = 1 << 13;
+    /** CPUID.(7,0):ECX[3]: PKU, protection keys for user pages (always enumerated by the model). */
+    public static final int CPUID7_ECX_PKU = 1 << 3;
+    /** CPUID.(7,0):ECX[4]: OSPKE, a copy of CR4.PKE. */
+    public static final int CPUID7_ECX_OSPKE = 1 << 4;
     /** CPUID.(7,0):EDX[18]: PCONFIG enumerated. */
     public static final int CPUID7_EDX_PCONFIG = 1 << 18;
     /** CPUID.0x1B.n:EAX[11:0]: sub-leaf type, 0 invalid, 1 = target identifiers in EBX/ECX/EDX. */
@@ -41,6 +45,18 @@ public final class Core {
     public static final long CR4_VMXE = 1L << 13;
     /** CR4.KL (bit 19): Key Locker enabled (SPEC-FACTS §3). */
     public static final long CR4_KL = 1L << 19;
+    /** CR4.PKE (bit 22): protection keys for user-mode pages (SDM Vol. 3A §4.6.2); enables RDPKRU/WRPKRU. */
+    public static final long CR4_PKE = 1L << 22;
+    // ---- PKRU (SDM Vol. 3A §2.7): for protection key i, bit 2i AD (access disable), bit 2i+1 WD (write disable)
+    /** PKRU AD bit of key {@code i}. */
+    public static int pkruAd(int i) {
+        return 1 << (2 * i);
+    }
+
+    /** PKRU WD bit of key {@code i}. */
+    public static int pkruWd(int i) {
+        return 1 << (2 * i + 1);
+    }
     /** CR4 bits the model treats as reserved: 15 and 26..63 (MOV to CR4 #GP). */
     public static final long CR4_RESERVED = 1L << 15 | -(1L << 26);
 
@@ -53,6 +69,7 @@ public final class Core {
     private boolean paging;
     private long rflags = 0x2;
     private long cr4;
+    private int pkru;
     private final XmmFile xmm = new XmmFile();
     private final KeyLockerUnit keyLocker;
     private VmxNonRoot vmx; // null = VMX root operation (or VMX off)
@@ -111,6 +128,7 @@ public final class Core {
     public void powerLoss() {
         xmm.clear();
         cr4 = 0;
+        pkru = 0;
         rflags = 0x2;
         vmx = null;
         keyLocker.powerLoss();
@@ -166,6 +184,30 @@ public final class Core {
         cr4 = v;
     }
 
+    /**
+     * RDPKRU (any CPL): EAX = PKRU. #UD when CR4.PKE = 0; #GP when ECX is not 0 (SDM Vol. 2B).
+     */
+    public int rdpkru(long ecx) {
+        if ((cr4 & CR4_PKE) == 0) throw new InvalidOpcodeFault("RDPKRU with CR4.PKE = 0");
+        if (ecx != 0) throw new GeneralProtectionFault(String.format("RDPKRU with ECX = 0x%x (must be 0)", ecx));
+        return pkru;
+    }
+
+    /**
+     * WRPKRU (any CPL): PKRU = EAX. #UD when CR4.PKE = 0; #GP when ECX or EDX is not 0. Takes
+     * effect on the next access; the TLB is not flushed (PKRU is checked on every access).
+     */
+    public void wrpkru(long eax, long ecx, long edx) {
+        if ((cr4 & CR4_PKE) == 0) throw new InvalidOpcodeFault("WRPKRU with CR4.PKE = 0");
+        if (ecx != 0 || edx != 0) throw new GeneralProtectionFault(String.format("WRPKRU with ECX = 0x%x, EDX = 0x%x (both must be 0)", ecx, edx));
+        pkru = (int) eax;
+    }
+
+    /** PKRU as the MMU reads it (no fault: the register's value whatever CR4.PKE says). */
+    public int pkru() {
+        return pkru;
+    }
+
     /** The core's Key Locker unit: IWKey and the Key Locker instructions (dev.memcrypt.hw.keylocker). */
     public KeyLockerUnit keyLocker() {
         return keyLocker;
@@ -204,7 +246,8 @@ public final class Core {
             }
             case 7:
                 if (subleaf != 0) return CpuidResult.ZERO;
-                return new CpuidResult(0, 0, (c.tme() ? CPUID7_ECX_TME : 0) | (c.keyLocker() ? KeyLockerUnit.CPUID7_ECX_KL : 0),
+                return new CpuidResult(0, 0, CPUID7_ECX_PKU | ((cr4 & CR4_PKE) != 0 ? CPUID7_ECX_OSPKE : 0) | (c.tme() ? CPUID7_ECX_TME : 0)
+                        | (c.keyLocker() ? KeyLockerUnit.CPUID7_ECX_KL : 0),
                         c.pconfig() ? CPUID7_EDX_PCONFIG : 0);
             case KeyLockerUnit.CPUID_LEAF:
                 return subleaf == 0 ? keyLocker.cpuid19() : CpuidResult.ZERO;

@@ -17,6 +17,8 @@ public final class PageFault extends RuntimeException implements Outcome {
     public static final int RSVD = 1 << 3;
     /** Bit 4 I/D: the access was an instruction fetch. */
     public static final int I = 1 << 4;
+    /** Bit 5 PK: a data access to a user-mode address that PKRU denies for the page's protection key (CR4.PKE = 1). */
+    public static final int PK = 1 << 5;
 
     private final long cr2;
     private final int errorCode;
@@ -44,6 +46,11 @@ public final class PageFault extends RuntimeException implements Outcome {
         return errorCode;
     }
 
+    /** Why the walk faulted, in words (no key material). */
+    public String reason() {
+        return reason;
+    }
+
     public static String describe(int ec) {
         StringBuilder sb = new StringBuilder();
         sb.append((ec & P) != 0 ? "P" : "NP");
@@ -51,6 +58,7 @@ public final class PageFault extends RuntimeException implements Outcome {
         sb.append((ec & U) != 0 ? "|U" : "|S");
         if ((ec & RSVD) != 0) sb.append("|RSVD");
         if ((ec & I) != 0) sb.append("|I");
+        if ((ec & PK) != 0) sb.append("|PK");
         return sb.toString();
     }
 

@@ -24,7 +24,7 @@ import java.util.Arrays;
  *   and the memory controller for fills and write-backs.
  * </ol>
  * An access that spans pages translates every page before touching memory, so a fault on the
- * second page leaves the first unmodified. CR0.WP = 1, EFER.NXE = 1, CR4.PGE = 0, no PCIDs.
+ * second page leaves the first unmodified. CR0.WP = 1, EFER.NXE = 1, CR4.PGE = 0, no PCIDs; with CR4.PKE = 1 the leaf's protection key and PKRU restrict data accesses to user pages (#PF with the PK bit).
  * {@link #writeCr3} and {@link #invlpg} are the kernel's privileged operations; the model does not
  * check CPL for them (a remote TLB shootdown is modelled as a direct INVLPG on the other core).
  *
@@ -40,6 +40,8 @@ public final class Mmu {
 
     private static final int TLB = 256;
     private static final int F_W = 1, F_U = 2, F_NX = 4, F_D = 8;
+    /** TLB flags bits 11:8: the leaf's protection key (PKRU is checked on every access, hit or walk). */
+    private static final int F_PKEY_SHIFT = 8;
 
     private final Machine m;
     private final Core core;
@@ -128,13 +130,24 @@ public final class Mmu {
         if (tlbVpn[i] == vpn) {
             int f = tlbFlags[i];
             int need = need(a);
-            if ((f & need) == need && !(a == Access.FETCH && (f & F_NX) != 0)) {
+            if ((f & need) == need && !(a == Access.FETCH && (f & F_NX) != 0) && !pkDenied(a, (f & F_U) != 0, (f >>> F_PKEY_SHIFT) & 0xf)) {
                 hits++;
                 return tlbFrame[i] | (va & 0xfff);
             }
             tlbVpn[i] = -1; // re-walk: the fault (or the D-bit update) must reflect the tables
         }
         return walk(va, a);
+    }
+
+    /**
+     * Protection keys (SDM Vol. 3A §4.6.2, CR4.PKE = 1): a data access (read or write, any CPL) to a
+     * user-mode address whose key has PKRU.AD set is denied; a write is also denied when PKRU.WD is
+     * set (user writes always, supervisor writes because CR0.WP = 1). Instruction fetches are not.
+     */
+    private boolean pkDenied(Access a, boolean userPage, int pkey) {
+        if (!userPage || a == Access.FETCH || (core.cr4() & Core.CR4_PKE) == 0) return false;
+        int r = core.pkru() >>> (2 * pkey);
+        return (r & 1) != 0 || (a == Access.WRITE && (r & 2) != 0);
     }
 
     private long walk(long va, Access a) {
@@ -160,9 +173,12 @@ public final class Mmu {
                 table = e & addrMask;
                 continue;
             }
-            if (user && !u) throw new PageFault(va, ec | PageFault.P, "supervisor page");
-            if (a == Access.WRITE && !w) throw new PageFault(va, ec | PageFault.P, "read-only page");
-            if (a == Access.FETCH && nx) throw new PageFault(va, ec | PageFault.P, "execute-disable page");
+            int pkey = (int) ((e & Pte.PKEY_MASK) >>> Pte.PKEY_SHIFT);
+            int pk = pkDenied(a, u, pkey) ? PageFault.PK : 0; // SDM §4.7: PK is reported whenever PKRU denies, with any other cause
+            if (user && !u) throw new PageFault(va, ec | PageFault.P | pk, "supervisor page");
+            if (a == Access.WRITE && !w) throw new PageFault(va, ec | PageFault.P | pk, "read-only page");
+            if (a == Access.FETCH && nx) throw new PageFault(va, ec | PageFault.P | pk, "execute-disable page");
+            if (pk != 0) throw new PageFault(va, ec | PageFault.P | pk, "PKRU denies " + (a == Access.WRITE ? "writes" : "accesses") + " with protection key " + pkey);
             long ne = e | Pte.A | (a == Access.WRITE ? Pte.D : 0);
             if (ne != e) caches.store64(cpu, ea, ne);
             int shift = 12 + 9 * (level - 1);
@@ -174,7 +190,7 @@ public final class Mmu {
             tlbVpn[i] = vpn;
             tlbFrame[i] = frame4k;
             tlbShift[i] = (byte) shift;
-            tlbFlags[i] = (w ? F_W : 0) | (u ? F_U : 0) | (nx ? F_NX : 0) | ((ne & Pte.D) != 0 ? F_D : 0);
+            tlbFlags[i] = (w ? F_W : 0) | (u ? F_U : 0) | (nx ? F_NX : 0) | ((ne & Pte.D) != 0 ? F_D : 0) | pkey << F_PKEY_SHIFT;
             return frame4k | (va & 0xfff);
         }
         throw new AssertionError();

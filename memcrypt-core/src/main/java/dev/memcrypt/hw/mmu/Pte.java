@@ -29,7 +29,7 @@ public final class Pte {
     public static final long G = 1L << 8;
     /** bit 12 PAT in a large-page entry. */
     public static final long PAT_LARGE = 1L << 12;
-    /** bits 62:59 protection key of a leaf entry (SDM Vol. 3A §4.6.2; used when CR4.PKE = 1, which the model leaves off, so the walker ignores it). */
+    /** bits 62:59 protection key of a leaf entry (SDM Vol. 3A §4.6.2): with CR4.PKE = 1, PKRU's AD/WD bits for this key restrict data accesses to user pages. */
     public static final int PKEY_SHIFT = 59;
     public static final long PKEY_MASK = 0xfL << PKEY_SHIFT;
     /** bit 63 XD: execute-disable (EFER.NXE = 1 in the model). */

@@ -60,6 +60,15 @@ public final class AddressSpace {
     final TreeMap<Long, Slot> slots = new TreeMap<>();
     final PageTableBuilder pt;
     private final boolean[] pkeys = new boolean[16];
+    /**
+     * The PKRU value the process runs with (per thread in Linux; the model runs one user thread per
+     * address space). Linux's init_pkru_value: every key but 0 access-disabled until pkey_alloc(2)
+     * gives it rights. Inherited by fork.
+     */
+    int pkru = INIT_PKRU;
+    static final int INIT_PKRU = 0x55555554;
+    /** pkey_alloc(2) access rights. */
+    static final int PKEY_DISABLE_ACCESS = 0x1, PKEY_DISABLE_WRITE = 0x2;
     long faults, cowCopies, swapIns, swapOuts;
 
     AddressSpace(MmKernel k) {
@@ -453,15 +462,26 @@ public final class AddressSpace {
         return dest;
     }
 
-    /** pkey_alloc(2) (flags and access rights are accepted but PKRU is not modelled). */
-    int pkeyAlloc() throws ErrnoException {
+    /**
+     * pkey_alloc(2): flags must be 0 and the rights a combination of PKEY_DISABLE_ACCESS and
+     * PKEY_DISABLE_WRITE (EINVAL otherwise); the new key's PKRU bits are set to the rights.
+     */
+    int pkeyAlloc(int flags, int rights) throws ErrnoException {
+        if (flags != 0) throw new ErrnoException(Errno.EINVAL, "pkey_alloc flags must be 0, got " + flags);
+        if ((rights & ~(PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE)) != 0) throw new ErrnoException(Errno.EINVAL, "bad pkey_alloc access rights 0x" + Integer.toHexString(rights));
         for (int i = 1; i < pkeys.length; i++) {
             if (!pkeys[i]) {
                 pkeys[i] = true;
+                pkru = (pkru & ~(3 << (2 * i))) | rights << (2 * i); // AD = bit 2i, WD = bit 2i+1
                 return i;
             }
         }
         throw new ErrnoException(Errno.ENOSPC, "no free protection key");
+    }
+
+    /** The process's PKRU value (what WRPKRU last wrote, or what pkey_alloc set). */
+    public int pkru() {
+        return pkru;
     }
 
     void pkeyFree(int pkey) throws ErrnoException {
@@ -609,6 +629,7 @@ public final class AddressSpace {
     AddressSpace dup() {
         AddressSpace c = new AddressSpace(k);
         System.arraycopy(pkeys, 0, c.pkeys, 0, pkeys.length);
+        c.pkru = pkru;
         Vma last = null;
         for (Vma v = head; v != null; v = v.next) {
             Vma cv = v.copy();

@@ -275,8 +275,36 @@ public final class MmKernel {
     }
 
     public int pkeyAlloc(Process p) throws ErrnoException {
+        return pkeyAlloc(p, 0, 0);
+    }
+
+    /** pkey_alloc(2) with flags and initial access rights (PKEY_DISABLE_ACCESS 0x1, PKEY_DISABLE_WRITE 0x2). */
+    public int pkeyAlloc(Process p, int flags, int rights) throws ErrnoException {
         alive(p);
-        return p.mm().pkeyAlloc();
+        return p.mm().pkeyAlloc(flags, rights);
+    }
+
+    /** WRPKRU executed by {@code p} in user mode (#GP/#UD as the instruction gives them). */
+    public void wrpkru(Process p, long eax, long ecx, long edx) throws ErrnoException {
+        Core c = machine.core(kcpu);
+        enter(p);
+        try {
+            c.wrpkru(eax, ecx, edx);
+            p.mm().pkru = c.pkru();
+        } finally {
+            c.setCpl(0);
+        }
+    }
+
+    /** RDPKRU executed by {@code p} in user mode. */
+    public int rdpkru(Process p, long ecx) throws ErrnoException {
+        Core c = machine.core(kcpu);
+        enter(p);
+        try {
+            return c.rdpkru(ecx);
+        } finally {
+            c.setCpl(0);
+        }
     }
 
     public void pkeyFree(Process p, int pkey) throws ErrnoException {
@@ -542,8 +570,15 @@ public final class MmKernel {
         Core c = machine.core(kcpu);
         Mmu mmu = c.mmu();
         if (mmu.cr3() != p.mm().cr3()) mmu.writeCr3(p.mm().cr3());
+        if ((c.cr4() & Core.CR4_PKE) == 0) c.writeCr4(c.cr4() | Core.CR4_PKE); // Linux enables protection keys on every CPU with PKU
+        if (c.pkru() != p.mm().pkru) c.wrpkru(p.mm().pkru, 0, 0); // the context switch restores the task's PKRU
         c.setCpl(3);
         return mmu;
+    }
+
+    /** A #PF with the PK bit is not fixable by the fault handler: SIGSEGV with si_code SEGV_PKUERR, as Linux sends. */
+    private static void pkeyFault(PageFault pf) {
+        if ((pf.errorCode() & PageFault.PK) != 0) throw new SegvException("SIGSEGV", pf.cr2(), "SEGV_PKUERR: " + pf.reason());
     }
 
     /** A user-mode store by {@code p} (core {@link #kcpu}, CPL 3): faults are handled, or SIGSEGV. */
@@ -558,6 +593,7 @@ public final class MmKernel {
                         mmu.store(a, data, done, n);
                         break;
                     } catch (PageFault pf) {
+                        pkeyFault(pf);
                         p.mm().fault(pf.cr2(), true);
                     }
                 }
@@ -588,6 +624,7 @@ public final class MmKernel {
                         mmu.load(a, out, done, n, Mmu.Access.READ);
                         break;
                     } catch (PageFault pf) {
+                        pkeyFault(pf);
                         p.mm().fault(pf.cr2(), false);
                     }
                 }

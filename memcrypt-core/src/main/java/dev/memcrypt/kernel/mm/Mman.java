@@ -35,6 +35,8 @@ public final class Mman {
             "MADV_PAGEOUT", MADV_PAGEOUT);
     public static final Map<String, Integer> MREMAP = names("MREMAP_MAYMOVE", MREMAP_MAYMOVE, "MREMAP_FIXED", MREMAP_FIXED);
     public static final Map<String, Integer> MFD = names("MFD_CLOEXEC", MFD_CLOEXEC, "MFD_ALLOW_SEALING", MFD_ALLOW_SEALING);
+    /** pkey_alloc(2) access rights. */
+    public static final Map<String, Integer> PKEY = names("PKEY_DISABLE_ACCESS", AddressSpace.PKEY_DISABLE_ACCESS, "PKEY_DISABLE_WRITE", AddressSpace.PKEY_DISABLE_WRITE);
     public static final Map<String, Integer> OPEN = names("O_RDONLY", O_RDONLY, "O_RDWR", O_RDWR, "O_CREAT", O_CREAT);
 
     private static Map<String, Integer> names(Object... kv) {

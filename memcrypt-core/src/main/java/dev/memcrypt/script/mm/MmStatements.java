@@ -69,11 +69,21 @@ public final class MmStatements implements StatementProvider {
             a.end();
             return s -> zero(() -> k(s).pkeyMprotect(cur(s), addr.get(s), len.get(s), prot.get(s), (int) (long) pkey.get(s)));
         });
-        reg(r, "pkey_alloc", "pkey_alloc [FLAGS] [ACCESS_RIGHTS]", "pkey_alloc(2): returns the protection key", a -> {
-            if (a.hasNext()) a.num("FLAGS");
-            if (a.hasNext()) a.num("ACCESS_RIGHTS");
+        reg(r, "pkey_alloc", "pkey_alloc [FLAGS] [ACCESS_RIGHTS]",
+                "pkey_alloc(2): returns the protection key; ACCESS_RIGHTS 0, PKEY_DISABLE_ACCESS, PKEY_DISABLE_WRITE set its PKRU bits", a -> {
+            Arg<Long> fl = a.hasNext() ? a.num("FLAGS") : null;
+            Arg<Integer> rights = a.hasNext() ? flags(a, "ACCESS_RIGHTS", Mman.PKEY) : null;
             a.end();
-            return s -> Value.num(k(s).pkeyAlloc(cur(s)));
+            return s -> Value.num(k(s).pkeyAlloc(cur(s), fl == null ? 0 : (int) (long) fl.get(s), rights == null ? 0 : rights.get(s)));
+        });
+        reg(r, "wrpkru", "wrpkru VALUE", "WRPKRU in the current process (user mode): PKRU = VALUE (key i: bit 2i access-disable, bit 2i+1 write-disable); returns 0", a -> {
+            Arg<Long> v = a.num("VALUE");
+            a.end();
+            return s -> zero(() -> k(s).wrpkru(cur(s), v.get(s), 0, 0));
+        });
+        reg(r, "rdpkru", "rdpkru", "RDPKRU in the current process (user mode): returns PKRU", a -> {
+            a.end();
+            return s -> Value.num(k(s).rdpkru(cur(s), 0) & 0xffffffffL);
         });
         reg(r, "pkey_free", "pkey_free PKEY", "pkey_free(2): returns 0", a -> {
             Arg<Long> pkey = a.num("PKEY");
