@@ -53,6 +53,24 @@ public final class LabCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (list && json) { // one record per experiment, with the claims it tests
+            com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            for (Experiment e : Lab.all()) {
+                var rec = mapper.createObjectNode().put("record", "experiment").put("name", e.name()).put("title", e.title());
+                var claims = rec.putArray("claims");
+                for (Claim c : e.claims()) {
+                    claims.addObject().put("id", c.id()).put("author", c.author()).put("date", c.date()).put("source", c.source()).put("quote", c.quote())
+                            .put("thread_says", c.threadSays().text());
+                }
+                try {
+                    out.println(mapper.writeValueAsString(rec));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+                    throw new IllegalStateException(x);
+                }
+            }
+            out.flush();
+            return 0;
+        }
         if (list) {
             for (Experiment e : Lab.all()) {
                 out.printf("%-24s %s%n", e.name(), e.title());

@@ -30,6 +30,23 @@ class LabCommandTest {
     }
 
     @Test
+    void listJsonIsOneRecordPerExperimentWithItsClaims() throws Exception {
+        RunCommandTest.Out r = memcrypt("lab", "--list", "--json");
+        assertEquals(0, r.exit(), r.err());
+        ObjectMapper m = new ObjectMapper();
+        List<String> names = new ArrayList<>();
+        for (String line : r.out().strip().split("\n")) {
+            JsonNode n = m.readTree(line);
+            assertEquals("experiment", n.get("record").asText());
+            assertTrue(n.get("claims").size() > 0, line);
+            for (JsonNode c : n.get("claims")) assertTrue(c.hasNonNull("id") && c.hasNonNull("author") && c.hasNonNull("quote") && c.hasNonNull("thread_says"), line);
+            names.add(n.get("name").asText());
+        }
+        assertEquals(List.of("cold-boot", "replay", "relocation", "alias-without-flush", "plaintext-in-caches", "kernel-direct-map", "compromised-hypervisor").stream().sorted().toList(),
+                names.stream().sorted().toList());
+    }
+
+    @Test
     void textNarratesWithProgressOnStderr() {
         RunCommandTest.Out r = memcrypt("lab", "replay");
         assertEquals(0, r.exit(), r.err());
