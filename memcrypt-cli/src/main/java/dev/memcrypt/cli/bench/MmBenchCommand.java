@@ -18,7 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code memcrypt bench mm}: mm-touch (anonymous memory under a cpu key first-touched, written and
  * read back) against xts-lines in the same run, and the cost of encrypt_mprotect and munmap of one
- * page with 100,000 VMAs against 100 ({@link MmBench}; best of three interleaved rounds).
+ * page with 100,000 VMAs against 100 ({@link MmBench}; best of three interleaved rounds for mm-touch, five for the VMA scale, after a warm-up of both tree sizes).
  */
 @Command(name = "mm", mixinStandardHelpOptions = true,
         description = "Process memory: mm-touch vs xts-lines (target >= 0.40), and encrypt_mprotect/munmap cost at 100,000 vs 100 VMAs (target <= 2x).")
@@ -42,7 +42,7 @@ public final class MmBenchCommand implements Callable<Integer> {
         if (iterations < 100 || iterations > 10_000_000) throw new IllegalArgumentException("bench mm: --iterations must be 100..10000000, got " + iterations);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("bench: mm: xts-lines, mm-touch of %s, and VMA scale (100 vs 100,000 VMAs), best of 3 rounds ...%n", touch);
+        err.printf("bench: mm: xts-lines, mm-touch of %s, and VMA scale (100 vs 100,000 VMAs), best of 3 rounds (VMA scale: 5) ...%n", touch);
         err.flush();
         List<MemoryBench.Result> rs = MmBench.run(Duration.ofSeconds(1), bytes, iterations);
         for (MemoryBench.Result r : rs) {

@@ -111,14 +111,18 @@ public final class MmBench {
         out.add(xts);
         out.add(touch);
         out.add(new Result("mm-touch", "ratio_to_xts_lines", touch.value() / xts.value(), 0, touch.seconds()));
-        for (int w = 0; w < 4; w++) { // warm-up: let the JIT settle on every path
+        for (int w = 0; w < 4; w++) { // warm-up: let the JIT settle on every path, the large tree's included
             vmaOps(100, 2 * iterations, false);
             vmaOps(100, 2 * iterations, true);
+            if (w % 2 == 1) {
+                vmaOps(100_000, iterations, false);
+                vmaOps(100_000, iterations, true);
+            }
         }
         for (boolean random : new boolean[]{false, true}) {
-            // best of three interleaved rounds: the machine is shared, so single rounds are noisy
+            // best of five interleaved rounds: the machine is shared, so single rounds are noisy
             double[] small = {Double.MAX_VALUE, Double.MAX_VALUE}, large = {Double.MAX_VALUE, Double.MAX_VALUE};
-            for (int round = 0; round < 3; round++) {
+            for (int round = 0; round < 5; round++) {
                 double[] s = vmaOps(100, iterations, random), l = vmaOps(100_000, iterations, random);
                 for (int i = 0; i < 2; i++) {
                     small[i] = Math.min(small[i], s[i]);
