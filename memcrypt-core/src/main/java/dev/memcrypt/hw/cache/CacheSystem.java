@@ -392,9 +392,9 @@ public final class CacheSystem {
      */
     private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
-        long[] ct = C.tag, cm = C.meta, csh = C.sharers, lt = L.tag, lm = L.meta;
-        int[] csc = C.setCount, lsc = L.setCount, lup = L.up, pf = C.pageFilter;
-        int cmask = C.setMask, lmask = L.setMask;
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers;
+        int[] csc = C.setCount, pf = C.pageFilter;
+        int cmask = C.setMask;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
         // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
         long vPage = -1; // the victims' page filter counts go down per run of one page (one bucket)
@@ -425,35 +425,12 @@ public final class CacheSystem {
         if (n <= L.sets) {
             int[] l1s = l1Slots;
             L.victims(line, n, l1s);
-            for (int i = 0; i < n; i++) {
-                int s = l1s[i];
-                if (lt[s] != -1) { // drop + put keep the set count
-                    int u = lup[s];
-                    if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
-                    csh[u] &= keep;
-                } else {
-                    lsc[s & lmask]++;
-                    L.count++;
-                }
-                lt[s] = line + i;
-                lup[s] = slots[i];
-                lm[s] = lmeta;
-            }
+            for (int i = 0; i < n; i++) replaceInL1(C, L, l1s[i], line + i, slots[i], lmeta, keep);
             L.touchAll(l1s, n);
         } else {
             for (int i = 0; i < n; i++) {
                 int s = L.victim(line + i);
-                if (lt[s] != -1) {
-                    int u = lup[s];
-                    if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
-                    csh[u] &= keep;
-                } else {
-                    lsc[s & lmask]++;
-                    L.count++;
-                }
-                lt[s] = line + i;
-                lup[s] = slots[i];
-                lm[s] = lmeta;
+                replaceInL1(C, L, s, line + i, slots[i], lmeta, keep);
                 L.touch(s);
             }
         }
@@ -466,6 +443,26 @@ public final class CacheSystem {
             else System.arraycopy(cd, C.off(slots[a]), buf, off + a * LINE, (e - a) * LINE);
             a = e;
         }
+    }
+
+    /**
+     * {@link #batchedLoop}'s L1 step for one line: the victim in L1 slot {@code s}, if any, leaves
+     * (its LLC slot turns M if it was M, and loses this core's sharer bit: {@code keep}); the new
+     * line takes the slot, pointing at LLC slot {@code ls}. Drop + put keep the set count.
+     */
+    private static void replaceInL1(Cache C, Cache L, int s, long line, int ls, long lmeta, long keep) {
+        long[] lt = L.tag, lm = L.meta;
+        if (lt[s] != -1) {
+            int u = L.up[s];
+            if ((lm[s] & 3) == Cache.M) C.meta[u] |= Cache.M;
+            C.sharers[u] &= keep;
+        } else {
+            L.setCount[s & L.setMask]++;
+            L.count++;
+        }
+        lt[s] = line;
+        L.up[s] = ls;
+        lm[s] = lmeta;
     }
 
     // speed-only scratch for batchedLoop: the new lines' L1 slots
