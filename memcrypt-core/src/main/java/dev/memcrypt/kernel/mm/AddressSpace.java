@@ -421,9 +421,14 @@ public final class AddressSpace {
         }
         Vma v = find(old);
         if (v == null || old + Math.max(oldP, PAGE) > v.end) throw new ErrnoException(Errno.EFAULT, "old range not inside one mapping");
-        if (oldP == 0) {
+        if (oldP == 0) { // mm/mremap.c: a second mapping of the same shared pages; the old one stays
             if (!v.shared) throw new ErrnoException(Errno.EINVAL, "old length 0 needs a shared mapping");
-            throw new ErrnoException(Errno.EINVAL, "duplicating a shared mapping is not modelled");
+            if ((flags & Mman.MREMAP_MAYMOVE) == 0) throw new ErrnoException(Errno.ENOMEM, "old length 0 without MREMAP_MAYMOVE cannot grow in place");
+            long dest = (flags & Mman.MREMAP_FIXED) != 0 ? newAddr : unmappedArea(0, newP);
+            if ((flags & Mman.MREMAP_FIXED) != 0) unmapRange(dest, dest + newP);
+            insert(new Vma(dest, dest + newP, v.prot, true, v.file, v.pgoff + ((old - v.start) >>> 12), v.keyId, v.pkey)); // takes the file and KeyID references
+            tryMerge(dest);
+            return dest;
         }
         if ((flags & Mman.MREMAP_FIXED) == 0) {
             if (newP <= oldP) {

@@ -70,6 +70,27 @@ class SharingSemanticsTest {
     }
 
     @Test
+    void mremapWithOldSizeZeroDuplicatesASharedMapping() throws Exception {
+        long a = f.k.mmap(f.p, 0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_SHARED, -1, 0);
+        f.k.store(f.p, a + PAGE, "second page".getBytes());
+        assertEquals(Errno.ENOMEM, assertThrows(ErrnoException.class, () -> f.k.mremap(f.p, a + PAGE, 0, PAGE, 0, 0)).errno());
+        long b = f.k.mremap(f.p, a + PAGE, 0, PAGE, MREMAP_MAYMOVE, 0);
+        assertNotEquals(a + PAGE, b);
+        assertEquals(a + 2 * PAGE, f.p.mm().find(a).end(), "the old mapping stays");
+        assertArrayEquals("second page".getBytes(), f.k.load(f.p, b, 11), "the new mapping shows the same pages, from the old offset");
+        f.k.store(f.p, b, "written via b".getBytes());
+        assertArrayEquals("written via b".getBytes(), f.k.load(f.p, a + PAGE, 13));
+        f.k.munmap(f.p, a, 2 * PAGE);
+        assertArrayEquals("written via b".getBytes(), f.k.load(f.p, b, 13), "the duplicate holds its own reference on the pages");
+        long c = f.k.mremap(f.p, b, 0, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, 0x6100_0000L);
+        assertEquals(0x6100_0000L, c);
+        assertArrayEquals("written via b".getBytes(), f.k.load(f.p, c, 13));
+        long p = f.anon(PAGE, PROT_READ | PROT_WRITE);
+        assertEquals(Errno.EINVAL, assertThrows(ErrnoException.class, () -> f.k.mremap(f.p, p, 0, PAGE, MREMAP_MAYMOVE, 0)).errno(), "private: EINVAL");
+        f.assertInvariants();
+    }
+
+    @Test
     void translationViewShowsKeyIdAndCow() throws Exception {
         int k = f.cpuKey();
         long a = f.anon(PAGE, PROT_NONE);
