@@ -2,26 +2,15 @@ package dev.memcrypt.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
 import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /** {@code memcrypt kl}: encodekey, aesenc/aesdec (also --wide), refusals and bad arguments. */
 class KlCommandTest {
-    record Out(int exit, String out, String err) {}
-
-    static Out memcrypt(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter o = new StringWriter();
-        StringWriter e = new StringWriter();
-        cl.setOut(new PrintWriter(o, true));
-        cl.setErr(new PrintWriter(e, true));
-        int exit = cl.execute(args);
-        return new Out(exit, o.toString(), e.toString());
+    static Cli.Run memcrypt(String... args) {
+        return Cli.run(args);
     }
 
     static final String Z32 = "00".repeat(16), Z64 = "00".repeat(32);
@@ -35,12 +24,12 @@ class KlCommandTest {
         String[] base = {"kl", "encodekey", "--integrity-key", IK, "--encryption-key", EK, "--key", key};
         String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
         System.arraycopy(extra, 0, all, base.length, extra.length);
-        Out r = memcrypt(all);
+        Cli.Run r = memcrypt(all);
         assertEquals(0, r.exit(), r.err());
         return r.out().strip();
     }
 
-    static Out aes(String op, String handle, String block, String... extra) {
+    static Cli.Run aes(String op, String handle, String block, String... extra) {
         String[] base = {"kl", op, "--integrity-key", IK, "--encryption-key", EK, "--handle", handle};
         String[] all = java.util.Arrays.copyOf(base, base.length + extra.length + 1);
         System.arraycopy(extra, 0, all, base.length, extra.length);
@@ -50,7 +39,7 @@ class KlCommandTest {
 
     @Test
     void encodekeyReproducesTheSpecZeroVector() {
-        Out r = memcrypt("kl", "encodekey", "--integrity-key", Z32, "--encryption-key", Z64, "--key", Z32);
+        Cli.Run r = memcrypt("kl", "encodekey", "--integrity-key", Z32, "--encryption-key", Z64, "--key", Z32);
         assertEquals(0, r.exit());
         assertEquals(Z32 + "dc95c078a2408989ad48a21492842087" + "08c374848c228233c2b34f332bd2e9d3" + "\n", r.out());
         assertEquals("", r.err());
@@ -69,7 +58,7 @@ class KlCommandTest {
     @Test
     void aesencAndAesdecEqualFips197() {
         String h = encode(K128);
-        Out r = aes("aesenc", h, PT);
+        Cli.Run r = aes("aesenc", h, PT);
         assertEquals("69c4e0d86a7b0430d8cdb78070b4c55a\n", r.out());
         assertEquals(PT + "\n", aes("aesdec", h, "69c4e0d86a7b0430d8cdb78070b4c55a").out());
         String h256 = encode(K256);
@@ -81,7 +70,7 @@ class KlCommandTest {
     void wideProcessesEightBlocks() throws Exception {
         String h = encode(K256);
         String data = PT.repeat(4) + "ff".repeat(64);
-        Out r = aes("aesenc", h, data, "--wide");
+        Cli.Run r = aes("aesenc", h, data, "--wide");
         assertEquals(0, r.exit(), r.err());
         Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
         c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(HexFormat.of().parseHex(K256), "AES"));
@@ -98,7 +87,7 @@ class KlCommandTest {
         assertEquals("ZF=1\n", aes("aesdec", noDec, PT).out());
         char[] t = encode(K128).toCharArray();
         t[40] = t[40] == '0' ? '1' : '0'; // flip a tag bit
-        Out r = aes("aesenc", new String(t), PT);
+        Cli.Run r = aes("aesenc", new String(t), PT);
         assertEquals(0, r.exit());
         assertEquals("ZF=1\n", r.out());
     }
@@ -106,12 +95,12 @@ class KlCommandTest {
     @Test
     void handleUnderAnotherIwKeyIsRefused() {
         String h = encode(K128);
-        Out r = memcrypt("kl", "aesenc", "--integrity-key", Z32, "--encryption-key", EK, "--handle", h, PT);
+        Cli.Run r = memcrypt("kl", "aesenc", "--integrity-key", Z32, "--encryption-key", EK, "--handle", h, PT);
         assertEquals("ZF=1\n", r.out());
     }
 
     static void bad(String... args) {
-        Out r = memcrypt(args);
+        Cli.Run r = memcrypt(args);
         assertEquals(2, r.exit(), r.out() + r.err());
         assertEquals(1, r.err().strip().lines().count(), "one-line error: " + r.err());
         assertTrue(r.err().startsWith("memcrypt: "), r.err());

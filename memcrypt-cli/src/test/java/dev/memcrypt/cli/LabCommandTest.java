@@ -15,13 +15,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code memcrypt lab}: listing, narrated text, JSON records (parsed with Jackson), progress, exit statuses. */
 class LabCommandTest {
-    static RunCommandTest.Out memcrypt(String... args) {
+    static Cli.Run memcrypt(String... args) {
         return RunCommandTest.memcrypt(args);
     }
 
     @Test
     void listNamesEveryExperimentAndClaim() {
-        RunCommandTest.Out r = memcrypt("lab", "--list");
+        Cli.Run r = memcrypt("lab", "--list");
         assertEquals(0, r.exit(), r.err());
         for (String n : List.of("cold-boot", "replay", "relocation", "alias-without-flush", "kernel-direct-map", "plaintext-in-caches", "compromised-hypervisor")) {
             assertTrue(r.out().contains(n + " "), n);
@@ -31,7 +31,7 @@ class LabCommandTest {
 
     @Test
     void listJsonIsOneRecordPerExperimentWithItsClaims() throws Exception {
-        RunCommandTest.Out r = memcrypt("lab", "--list", "--json");
+        Cli.Run r = memcrypt("lab", "--list", "--json");
         assertEquals(0, r.exit(), r.err());
         ObjectMapper m = new ObjectMapper();
         List<String> names = new ArrayList<>();
@@ -48,20 +48,20 @@ class LabCommandTest {
 
     @Test
     void textNarratesWithProgressOnStderr() {
-        RunCommandTest.Out r = memcrypt("lab", "replay");
+        Cli.Run r = memcrypt("lab", "replay");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("== replay: "), r.out());
         assertTrue(r.out().contains("Claim: \"For me it looks like that you can read, write and even replay encrypted pages both in SME and TME.\""), r.out());
         assertTrue(r.out().contains("[CLAIM HOLDS] jarkko-replay") && r.out().contains("[CLAIM FAILS] kirill-what-replay"), r.out());
         assertFalse(r.out().contains("Summary:"), "single experiment: no summary");
         assertTrue(r.err().contains("lab: [1/1] replay ...") && r.err().contains("lab:   replay: 1. ") && r.err().contains("lab: [1/1] replay: claim holds in "), r.err());
-        RunCommandTest.Out q = memcrypt("lab", "-q", "replay");
+        Cli.Run q = memcrypt("lab", "-q", "replay");
         assertEquals("", q.err());
     }
 
     @Test
     void jsonRecordsParseAndHaveTheirFields() throws Exception {
-        RunCommandTest.Out r = memcrypt("lab", "--json", "-q", "relocation", "plaintext-in-caches");
+        Cli.Run r = memcrypt("lab", "--json", "-q", "relocation", "plaintext-in-caches");
         assertEquals(0, r.exit(), r.err());
         ObjectMapper m = new ObjectMapper();
         List<JsonNode> recs = new ArrayList<>();
@@ -107,7 +107,7 @@ class LabCommandTest {
 
     @Test
     void allExperimentsAgreeAndSummarise(@TempDir Path dir) throws Exception {
-        RunCommandTest.Out r = memcrypt("lab", "-q", "--image-dir", dir.toString());
+        Cli.Run r = memcrypt("lab", "-q", "--image-dir", dir.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("Summary:\n  cold-boot                claim holds    agrees with the thread"), r.out());
         assertEquals(7, r.out().split("agrees with the thread", -1).length - 1);
@@ -116,7 +116,7 @@ class LabCommandTest {
 
     @Test
     void unknownExperimentExits2() {
-        RunCommandTest.Out r = memcrypt("lab", "nope");
+        Cli.Run r = memcrypt("lab", "nope");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("no experiment 'nope' (experiments: cold-boot, replay"), r.err());
     }

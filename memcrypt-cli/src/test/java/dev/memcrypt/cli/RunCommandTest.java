@@ -7,30 +7,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code memcrypt run}: golden files for the text log and the JSON records of an example script
  * (regenerate with {@code -Dgolden.update=true} after an intended change), exit statuses, stdin.
  */
 class RunCommandTest {
-    record Out(int exit, String out, String err) {}
-
-    static Out memcrypt(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter o = new StringWriter();
-        StringWriter e = new StringWriter();
-        cl.setOut(new PrintWriter(o, true));
-        cl.setErr(new PrintWriter(e, true));
-        int exit = cl.execute(args);
-        return new Out(exit, o.toString(), e.toString());
+    static Cli.Run memcrypt(String... args) {
+        return Cli.run(args);
     }
 
     static Path root() {
@@ -52,7 +41,7 @@ class RunCommandTest {
 
     @Test
     void goldenTextLog() throws IOException {
-        Out r = memcrypt("run", root().resolve("examples/pconfig-basics.mc").toString());
+        Cli.Run r = memcrypt("run", root().resolve("examples/pconfig-basics.mc").toString());
         assertEquals(0, r.exit(), r.err());
         assertEquals("", r.err());
         golden("pconfig-basics.txt", r.out());
@@ -60,7 +49,7 @@ class RunCommandTest {
 
     @Test
     void goldenJson() throws IOException {
-        Out r = memcrypt("run", "--json", root().resolve("examples/pconfig-basics.mc").toString());
+        Cli.Run r = memcrypt("run", "--json", root().resolve("examples/pconfig-basics.mc").toString());
         assertEquals(0, r.exit(), r.err());
         ObjectMapper m = new ObjectMapper();
         for (String line : r.out().split("\n")) {
@@ -72,7 +61,7 @@ class RunCommandTest {
 
     @Test
     void quietSuccessPrintsNothing() {
-        Out r = memcrypt("run", "--quiet", root().resolve("examples/pconfig-basics.mc").toString());
+        Cli.Run r = memcrypt("run", "--quiet", root().resolve("examples/pconfig-basics.mc").toString());
         assertEquals(0, r.exit(), r.err());
         assertEquals("", r.out());
     }
@@ -81,7 +70,7 @@ class RunCommandTest {
     void failureExit1NamesLineAndStatement(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("f.mc");
         Files.writeString(f, "num 1\nnum 2 => 3\nnum 4\n");
-        Out r = memcrypt("run", f.toString());
+        Cli.Run r = memcrypt("run", f.toString());
         assertEquals(1, r.exit());
         assertEquals("[line 1] num 1 -> 1\n[line 2] num 2 => 3 -> 2\n", r.out());
         assertEquals(f + ":2: FAIL: num 2 => 3: expected 3, got 2\n", r.err());
@@ -91,7 +80,7 @@ class RunCommandTest {
     void syntaxErrorExit2(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("s.mc");
         Files.writeString(f, "num 1\nfrob 2\n");
-        Out r = memcrypt("run", f.toString());
+        Cli.Run r = memcrypt("run", f.toString());
         assertEquals(2, r.exit());
         assertEquals("", r.out());
         assertEquals(f + ":2: syntax error: unknown statement 'frob'\n", r.err());
@@ -105,7 +94,7 @@ class RunCommandTest {
     void jsonFailureRecord(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("j.mc");
         Files.writeString(f, "x = bytes 00ff\nbytes 00ff => 00fe\n");
-        Out r = memcrypt("run", "--json", "--no-final-check", f.toString());
+        Cli.Run r = memcrypt("run", "--json", "--no-final-check", f.toString());
         assertEquals(1, r.exit());
         assertEquals("""
                 {"line":1,"statement":"x = bytes 00ff","bind":"x","kind":"bytes","result":"00ff","ok":true}
@@ -118,7 +107,7 @@ class RunCommandTest {
     void stdinDash() {
         RunCommand.stdin = new ByteArrayInputStream("print hello\n".getBytes(StandardCharsets.UTF_8));
         try {
-            Out r = memcrypt("run", "-");
+            Cli.Run r = memcrypt("run", "-");
             assertEquals(0, r.exit(), r.err());
             assertTrue(r.out().startsWith("[line 1] print hello -> \"hello\"\n"), r.out());
         } finally {
@@ -128,7 +117,7 @@ class RunCommandTest {
 
     @Test
     void listStatements() {
-        Out r = memcrypt("run", "--list-statements");
+        Cli.Run r = memcrypt("run", "--list-statements");
         assertEquals(0, r.exit());
         for (String name : new String[] {"cpuid", "rdmsr", "wrmsr", "pconfig", "pstore", "pload", "clflush", "wbinvd", "dram", "cpu offline", "cpu online"}) {
             assertTrue(r.out().contains("\n" + name + " ") || r.out().startsWith(name + " "), name);
@@ -137,14 +126,14 @@ class RunCommandTest {
 
     @Test
     void missingFileArgumentExit2() {
-        Out r = memcrypt("run");
+        Cli.Run r = memcrypt("run");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("missing FILE"), r.err());
     }
 
     @Test
     void unreadableFileExit2() {
-        Out r = memcrypt("run", "/nonexistent/x.mc");
+        Cli.Run r = memcrypt("run", "/nonexistent/x.mc");
         assertEquals(2, r.exit());
         assertTrue(r.err().startsWith("memcrypt run: cannot read /nonexistent/x.mc"), r.err());
     }

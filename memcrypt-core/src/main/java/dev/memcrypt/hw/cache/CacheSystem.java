@@ -558,47 +558,7 @@ public final class CacheSystem {
      * at either end take the ordinary path. Architecturally the same bytes as {@link #read}.
      */
     public void readStream(int c, long fullPa, byte[] dst, int off, int len) {
-        int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
-        if (head > 0) {
-            read(c, fullPa, dst, off, head);
-            fullPa += head;
-            off += head;
-            len -= head;
-        }
-        long runStart = -1;
-        int runOff = 0, runN = 0;
-        while (len >= LINE) {
-            long line = fullPa >>> 6;
-            int inPage = (int) (64 - (line & 63));
-            if (len >= inPage * LINE && pageUncached(line)) { // the rest of this page: no lookups
-                if (runN == 0) {
-                    runStart = line;
-                    runOff = off;
-                }
-                runN += inPage;
-                fullPa += (long) inPage * LINE;
-                off += inPage * LINE;
-                len -= inPage * LINE;
-                continue;
-            }
-            if (cachedAnywhere(line)) {
-                if (runN > 0) readRun(runStart, dst, runOff, runN);
-                runN = 0;
-                int ls = acquire(c, line, false, false);
-                System.arraycopy(dataOf(c), ls * LINE, dst, off, LINE);
-            } else {
-                if (runN == 0) {
-                    runStart = line;
-                    runOff = off;
-                }
-                runN++;
-            }
-            fullPa += LINE;
-            off += LINE;
-            len -= LINE;
-        }
-        if (runN > 0) readRun(runStart, dst, runOff, runN);
-        if (len > 0) read(c, fullPa, dst, off, len);
+        stream(c, fullPa, dst, off, len, false);
     }
 
     /**
@@ -610,9 +570,20 @@ public final class CacheSystem {
      * Partial lines at either end take the ordinary (write-allocate) path.
      */
     public void writeStream(int c, long fullPa, byte[] src, int off, int len) {
+        stream(c, fullPa, src, off, len, true);
+    }
+
+    /**
+     * {@link #readStream} / {@link #writeStream}: partial lines at either end take the ordinary
+     * path; whole lines gather into runs of lines no cache holds, handed to the home controllers in
+     * one call per run ({@link #homeRuns}). A line some cache holds is, for a read, read coherently
+     * (ending the run before it); for a write, dropped from every cache and added to the run.
+     */
+    private void stream(int c, long fullPa, byte[] buf, int off, int len, boolean write) {
         int head = (int) Math.min(len, (LINE - (fullPa & (LINE - 1))) & (LINE - 1));
         if (head > 0) {
-            write(c, fullPa, src, off, head);
+            if (write) write(c, fullPa, buf, off, head);
+            else read(c, fullPa, buf, off, head);
             fullPa += head;
             off += head;
             len -= head;
@@ -622,58 +593,49 @@ public final class CacheSystem {
         while (len >= LINE) {
             long line = fullPa >>> 6;
             int inPage = (int) (64 - (line & 63));
-            if (len >= inPage * LINE && pageUncached(line)) {
+            int n = len >= inPage * LINE && pageUncached(line) ? inPage : 1; // the rest of this page: no lookups
+            boolean joins = true;
+            if (n == 1) {
+                if (write) {
+                    for (int q = 0; q < llc.length; q++) {
+                        int ls = llc[q].find(line);
+                        if (ls >= 0) dropEverywhere(q, ls);
+                    }
+                } else if (cachedAnywhere(line)) {
+                    if (runN > 0) homeRuns(runStart, buf, runOff, runN, false);
+                    runN = 0;
+                    int ls = acquire(c, line, false, false);
+                    System.arraycopy(dataOf(c), ls * LINE, buf, off, LINE);
+                    joins = false;
+                }
+            }
+            if (joins) {
                 if (runN == 0) {
                     runStart = line;
                     runOff = off;
                 }
-                runN += inPage;
-                fullPa += (long) inPage * LINE;
-                off += inPage * LINE;
-                len -= inPage * LINE;
-                continue;
+                runN += n;
             }
-            for (int q = 0; q < llc.length; q++) {
-                Cache C = llc[q];
-                int ls = C.find(line);
-                if (ls < 0) continue;
-                dropEverywhere(q, ls);
-            }
-            if (runN == 0) {
-                runStart = line;
-                runOff = off;
-            }
-            runN++;
-            fullPa += LINE;
-            off += LINE;
-            len -= LINE;
+            fullPa += (long) n * LINE;
+            off += n * LINE;
+            len -= n * LINE;
         }
-        if (runN > 0) writeRun(runStart, src, runOff, runN);
-        if (len > 0) write(c, fullPa, src, off, len);
+        if (runN > 0) homeRuns(runStart, buf, runOff, runN, write);
+        if (len > 0) {
+            if (write) write(c, fullPa, buf, off, len);
+            else read(c, fullPa, buf, off, len);
+        }
     }
 
-    /** {@link MemoryController#readRun} split at home-package boundaries (at most one controller per page). */
-    private void readRun(long line, byte[] dst, int off, int n) {
+    /** {@link MemoryController#readRun} or {@link MemoryController#writeRun} split at home-package boundaries (at most one controller per page). */
+    private void homeRuns(long line, byte[] buf, int off, int n, boolean write) {
         while (n > 0) {
             int h = homeOf.home(line);
             int k = 64 - (int) (line & 63);
             while (k < n && homeOf.home(line + k) == h) k += 64;
             k = Math.min(k, n);
-            mc[h].readRun(line, dst, off, k);
-            line += k;
-            off += k * LINE;
-            n -= k;
-        }
-    }
-
-    /** {@link MemoryController#writeRun} split at home-package boundaries. */
-    private void writeRun(long line, byte[] src, int off, int n) {
-        while (n > 0) {
-            int h = homeOf.home(line);
-            int k = 64 - (int) (line & 63);
-            while (k < n && homeOf.home(line + k) == h) k += 64;
-            k = Math.min(k, n);
-            mc[h].writeRun(line, src, off, k);
+            if (write) mc[h].writeRun(line, buf, off, k);
+            else mc[h].readRun(line, buf, off, k);
             line += k;
             off += k * LINE;
             n -= k;

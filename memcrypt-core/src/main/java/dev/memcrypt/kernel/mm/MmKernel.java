@@ -583,25 +583,7 @@ public final class MmKernel {
 
     /** A user-mode store by {@code p} (core {@link #kcpu}, CPL 3): faults are handled, or SIGSEGV. */
     public void store(Process p, long va, byte[] data) throws ErrnoException {
-        Mmu mmu = enter(p);
-        try {
-            for (int done = 0; done < data.length; ) {
-                long a = va + done;
-                int n = (int) Math.min(data.length - done, PAGE - (a & (PAGE - 1)));
-                while (true) {
-                    try {
-                        mmu.store(a, data, done, n);
-                        break;
-                    } catch (PageFault pf) {
-                        pkeyFault(pf);
-                        p.mm().fault(pf.cr2(), true);
-                    }
-                }
-                done += n;
-            }
-        } finally {
-            machine.core(kcpu).setCpl(0);
-        }
+        userAccess(p, va, data, true);
     }
 
     /** A user-mode load by {@code p}. */
@@ -613,19 +595,27 @@ public final class MmKernel {
 
     /** A user-mode load by {@code p} into {@code out} (its whole length). */
     public void load(Process p, long va, byte[] out) throws ErrnoException {
-        int len = out.length;
+        userAccess(p, va, out, false);
+    }
+
+    /**
+     * A user-mode store of {@code buf} or load into it, page by page on core {@link #kcpu} at CPL 3:
+     * each #PF goes to the fault handler and the page's access is retried; SIGSEGV/SIGBUS escape.
+     */
+    private void userAccess(Process p, long va, byte[] buf, boolean write) throws ErrnoException {
         Mmu mmu = enter(p);
         try {
-            for (int done = 0; done < len; ) {
+            for (int done = 0; done < buf.length; ) {
                 long a = va + done;
-                int n = (int) Math.min(len - done, PAGE - (a & (PAGE - 1)));
+                int n = (int) Math.min(buf.length - done, PAGE - (a & (PAGE - 1)));
                 while (true) {
                     try {
-                        mmu.load(a, out, done, n, Mmu.Access.READ);
+                        if (write) mmu.store(a, buf, done, n);
+                        else mmu.load(a, buf, done, n, Mmu.Access.READ);
                         break;
                     } catch (PageFault pf) {
                         pkeyFault(pf);
-                        p.mm().fault(pf.cr2(), false);
+                        p.mm().fault(pf.cr2(), write);
                     }
                 }
                 done += n;
