@@ -34,8 +34,8 @@ public final class Cache {
     /** LRU for up to 16 ways: per set, way numbers in 4-bit nibbles from MRU (low) to LRU; unused nibbles 0xf. */
     final long[] order;
     /** For {@link #order}: bit position of the LRU nibble, and the mask of the unused (0xf) nibbles. */
-    private final int lruShift;
-    private final long unusedNibbles;
+    final int lruShift;
+    final long unusedNibbles;
     /** Line bytes, 64 per slot; null in an L1, whose lines' bytes live in the LLC (see {@link CacheSystem}). */
     final byte[] data;
     /** L1 only: the LLC slot holding the same line (stable while the line is in the L1, by inclusion). */
@@ -141,24 +141,6 @@ public final class Cache {
             }
         }
         return best;
-    }
-
-    /**
-     * Speed only: {@code out[i] = victim(line + i)} for {@code i < n}, for lines in distinct sets
-     * (one call per page instead of one per line).
-     */
-    void victims(long line, int n, int[] out) {
-        if (order == null) {
-            for (int i = 0; i < n; i++) out[i] = victim(line + i);
-            return;
-        }
-        int[] sc = setCount;
-        long[] ord = order;
-        int mask = setMask, w = ways, sh = setShift, top = lruShift;
-        for (int i = 0; i < n; i++) {
-            int set = (int) (line + i) & mask;
-            out[i] = sc[set] < w ? victim(line + i) : set + (((int) (ord[set] >>> top) & 0xf) << sh);
-        }
     }
 
     /** Speed only: {@link #touch} of {@code slots[0..n)} in order (one call per page instead of one per line). */

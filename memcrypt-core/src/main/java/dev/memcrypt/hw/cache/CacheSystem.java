@@ -380,26 +380,37 @@ public final class CacheSystem {
     /**
      * Speed only: the loop of {@link #linesInPage} after {@link #batchVictims} (the new LLC slots
      * are free, in {@link #victimSlots}), with the installs and the L1 eviction ({@link #evictL1}
-     * for at most 64 cores per package: no aliased sharer bits) written out flat and split into
-     * passes. The passes give the same state as the per-line loop because the lines fall in
-     * distinct LLC sets ({@link #batchVictims} checked {@code n <= sets}), LRU and set counts are
-     * per set, and an L1 eviction only touches the metadata of an LLC slot whose line is in that L1,
-     * which is never one of the new slots (their old lines were in no L1). When the lines also fall
-     * in distinct L1 sets (the common case: a page and an L1 of at least 64 sets) the L1 work is
-     * split into passes too; otherwise a line may evict an earlier line of the same page from the
-     * L1, so the L1 part goes line by line. The data moves between {@code buf} and the LLC slots
-     * last, per run of contiguous slots (no L1 data copies: see the note on data storage).
+     * for at most 64 cores per package: no aliased sharer bits) written out flat. Per line, in one
+     * pass: the LLC install, its LRU touch (a rotation, since a replaced victim was the LRU way),
+     * and the L1 victim, eviction, install and touch. This gives the same state as the per-line
+     * loop of {@link #acquire} because the lines fall in distinct LLC sets ({@link #batchVictims}
+     * checked {@code n <= sets}), LRU and set counts are per set, and an L1 eviction only touches
+     * the metadata of an LLC slot whose line is in that L1, which is never one of the new slots
+     * (their old lines were in no L1). The L1 part joins the pass only when the lines also fall in
+     * distinct L1 sets (the common case: a page and an L1 of at least 64 sets) and both caches keep
+     * LRU as nibble lists; otherwise a line may evict an earlier line of the same page from the L1,
+     * so the L1 part goes line by line after the LLC pass. The data moves between {@code buf} and
+     * the LLC slots last, per run of contiguous slots (no L1 data copies: see the note on data
+     * storage).
      */
     private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
-        long[] ct = C.tag, cm = C.meta, csh = C.sharers;
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers, cord = C.order;
         int[] csc = C.setCount, pf = C.pageFilter;
-        int cmask = C.setMask;
+        int cmask = C.setMask, cSetShift = C.setShift, cTop = C.lruShift;
+        long cUnused = C.unusedNibbles;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
-        // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
+        // L1 (when the lines fall in distinct L1 sets and LRU is a nibble list): victim, replacement, touch, fused below
+        boolean l1Fused = n <= L.sets && L.order != null && cord != null;
+        long[] lt = L.tag, lm = L.meta, lord = L.order;
+        int[] lup = L.up, lsc = L.setCount;
+        int lmask = L.setMask, lSetShift = L.setShift, lTop = L.lruShift, lWays = L.ways;
+        long lUnused = L.unusedNibbles;
+        long keep = ~b;
         long vPage = -1; // the victims' page filter counts go down per run of one page (one bucket)
         int vRun = 0;
         for (int i = 0; i < n; i++) {
+            // LLC: the new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
             int ls = slots[i];
             long vt = ct[ls];
             if (vt != -1) { // drop + put keep the set count
@@ -416,18 +427,37 @@ public final class CacheSystem {
             ct[ls] = line + i;
             cm[ls] = cmeta;
             csh[ls] = b;
+            if (!l1Fused) continue;
+            // LLC LRU: a replaced victim was the LRU way, so touching it is a rotation
+            int cset = ls & cmask;
+            long co = cord[cset];
+            if (((co >>> cTop) & 0xf) == ls >>> cSetShift) cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
+            else C.touch(ls);
+            // L1: victim (an invalid way or the LRU one), its eviction into the LLC (M, sharer bit), the install, the touch
+            long nl = line + i;
+            int set = (int) nl & lmask;
+            long o = lord[set];
+            int lru = (int) (o >>> lTop) & 0xf;
+            int s = lsc[set] < lWays ? L.victim(nl) : set + (lru << lSetShift);
+            if (lt[s] != -1) {
+                int u = lup[s];
+                if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
+                csh[u] &= keep;
+            } else {
+                lsc[set]++;
+                L.count++;
+            }
+            lt[s] = nl;
+            lup[s] = ls;
+            lm[s] = lmeta;
+            if (lru == s >>> lSetShift) lord[set] = (o & lUnused) | ((o << 4) & ~lUnused) | lru;
+            else L.touch(s);
         }
         if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
         pf[Cache.bucket(line)] += n;
-        C.touchAll(slots, n);
-        // L1: victim (an invalid way or the LRU one), eviction into the LLC (M and sharer bit), install
-        long keep = ~b;
-        if (n <= L.sets) {
-            int[] l1s = l1Slots;
-            L.victims(line, n, l1s);
-            for (int i = 0; i < n; i++) replaceInL1(C, L, l1s[i], line + i, slots[i], lmeta, keep);
-            L.touchAll(l1s, n);
-        } else {
+        if (!l1Fused) {
+            C.touchAll(slots, n);
+            // L1 line by line: a line may evict an earlier line of the same page from the L1
             for (int i = 0; i < n; i++) {
                 int s = L.victim(line + i);
                 replaceInL1(C, L, s, line + i, slots[i], lmeta, keep);
@@ -465,9 +495,6 @@ public final class CacheSystem {
         lm[s] = lmeta;
     }
 
-    // speed-only scratch for batchedLoop: the new lines' L1 slots
-    private final int[] l1Slots = new int[64];
-
     /**
      * Speed only, for {@link #linesInPage}: evicts the LLC victims of the {@code n} lines from
      * {@code line} up front, in line order, if that is the same as evicting each in the loop:
@@ -488,20 +515,23 @@ public final class CacheSystem {
         if (n < 2 || n > C.sets) return false;
         int[] slots = victimSlots;
         long page = home.dramLine(line) & ~63L;
-        C.victims(line, n, slots);
-        for (int i = 0; i < n; i++) {
-            int ls = slots[i];
-            long vt = C.tag[ls];
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers, ord = C.order;
+        int[] sc = C.setCount;
+        int mask = C.setMask, ways = C.ways, sh = C.setShift, top = C.lruShift;
+        for (int i = 0; i < n; i++) { // the victims (as Cache.victims) and the conditions above, in one pass
+            int set = (int) (line + i) & mask;
+            int ls = ord == null || sc[set] < ways ? C.victim(line + i) : set + (((int) (ord[set] >>> top) & 0xf) << sh);
+            slots[i] = ls;
+            long vt = ct[ls];
             if (vt != -1) {
-                if (C.sharers(ls) != 0) return false;
-                if (fills && C.state(ls) == Cache.M) {
+                if (csh[ls] != 0) return false;
+                if (fills && (cm[ls] & 3) == Cache.M) {
                     long d = mc[homeOf.home(vt)].dramLine(vt);
                     if ((d & ~63L) == page && d != page + ((line + i) & 63)) return false;
                 }
             }
         }
         byte[] cd = C.data;
-        long[] ct = C.tag, cm = C.meta;
         for (int i = 0; i < n; ) {
             int ls = slots[i];
             long vt = ct[ls];
