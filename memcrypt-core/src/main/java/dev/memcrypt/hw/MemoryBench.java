@@ -21,6 +21,11 @@ import java.util.List;
  *   core's MMU and caches to DRAM under a user KeyID (SET_KEY_DIRECT); the region (16 MiB) is 8x
  *   the LLC so every line is written back (encrypted) and refilled (decrypted).
  *   Metric: bytes_per_second = (bytes stored + bytes loaded) / time.
+ * <li>{@code mem-floor} (informational): the part of mem-stream no cache model can avoid, with the
+ *   same host memory footprint: per page op one engine call between the 16 MiB of DRAM frames and a
+ *   2 MiB array of LLC slots (write-back on a store and on the first 512 loads, fill on a load) and
+ *   one 4 KiB copy to or from the user page, with no tags, LRU, MMU or coherence. mem-stream's
+ *   time minus mem-floor's is the model's own overhead.
  * <li>{@code mem-random-load}: random 8-byte-aligned loads through the MMU with a warm TLB over 4
  *   pages (16 KiB, resident in the 32 KiB L1) under the user KeyID. Metric: ops_per_second.
  * <li>{@code mem-random-load-llc} (informational): the same over 64 pages (256 KiB: L1 misses that
@@ -69,6 +74,38 @@ public final class MemoryBench {
                     else mmu.load(va, page, 0, 4096, Mmu.Access.READ);
                 });
             }
+            case "mem-floor" -> {
+                // what mem-stream cannot avoid: per page, one engine call between a 16 MiB frame set and
+                // a 2 MiB slot array (the LLC's size) and one copy to or from the user page; no bookkeeping
+                int pages = 4096, slots = (int) (MachineConfig.defaults().llcBytes() / 4096);
+                XtsEngine e = XtsEngine.best();
+                byte[] k = new byte[32];
+                for (int j = 0; j < 16; j++) {
+                    k[j] = (byte) (j + 1);
+                    k[16 + j] = (byte) (0x80 + j);
+                }
+                XtsKey key = XtsKey.of(k);
+                java.util.Arrays.fill(k, (byte) 0);
+                byte[][] frames = new byte[pages][4096];
+                byte[] llc = new byte[slots * 4096];
+                byte[] page = new byte[4096];
+                int[] i = {0};
+                return new Workload(name, "bytes_per_second", 4096, () -> {
+                    int n = i[0];
+                    i[0] = (n + 1) & (2 * pages - 1);
+                    int p = n & (pages - 1);
+                    int slot = (p % slots) * 4096;
+                    // the page this slot held: dirty for a store past the first 512 (stored this round) and for the
+                    // first 512 loads (the last pages stored); clean otherwise (loaded), as in mem-stream
+                    int victim = (p - slots) & (pages - 1);
+                    if ((n < pages) == (p >= slots)) e.encryptLines(key, LineTweak.NONE, dataPa(victim), llc, slot, frames[victim], 0, 64);
+                    if (n < pages) System.arraycopy(page, 0, llc, slot, 4096);
+                    else {
+                        e.decryptLines(key, LineTweak.NONE, dataPa(p), frames[p], 0, llc, slot, 64);
+                        System.arraycopy(llc, slot, page, 0, 4096);
+                    }
+                });
+            }
             case "mem-random-load", "mem-random-load-llc" -> {
                 int pages = name.equals("mem-random-load") ? 4 : 64;
                 Mmu mmu = setup(pages, 0);
@@ -87,11 +124,16 @@ public final class MemoryBench {
                     st[1] = sum;
                 });
             }
-            default -> throw new IllegalArgumentException("unknown memory workload '" + name + "' (mem-stream, mem-random-load, mem-random-load-llc)");
+            default -> throw new IllegalArgumentException("unknown memory workload '" + name + "' (mem-stream, mem-floor, mem-random-load, mem-random-load-llc)");
         }
     }
 
     static final long VA_BASE = 0x4000_0000L;
+
+    /** Physical address of data page {@code p} in {@link #setup} (page p of the mapping). */
+    private static long dataPa(int p) {
+        return (64L << 20) + ((long) p << 12);
+    }
 
     /** A machine with KeyID 1 programmed and {@code pages} pages mapped at VA_BASE under it on cpu 0. */
     public static Mmu setup(int pages, int tableKeyId) {
@@ -116,8 +158,7 @@ public final class MemoryBench {
         if (!m.core(0).pconfig(1, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2).ok()) throw new IllegalStateException("PCONFIG failed");
         FrameAllocator fa = m.frameAllocator();
         PageTableBuilder pt = new PageTableBuilder(m, 0, fa, tableKeyId);
-        long dataBase = 64L << 20;
-        for (int p = 0; p < pages; p++) pt.map(VA_BASE + ((long) p << 12), dataBase + ((long) p << 12), 1, Pte.RW | Pte.US);
+        for (int p = 0; p < pages; p++) pt.map(VA_BASE + ((long) p << 12), dataPa(p), 1, Pte.RW | Pte.US);
         Mmu mmu = m.mmu(0);
         mmu.writeCr3(pt.cr3());
         return mmu;

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class MemoryBenchTest {
     @Test
     void workloadsRunAndReportTheirMetric() {
-        for (String w : new String[] {"mem-stream", "mem-random-load", "mem-random-load-llc"}) {
+        for (String w : new String[] {"mem-stream", "mem-floor", "mem-random-load", "mem-random-load-llc"}) {
             MemoryBench.Workload wl = MemoryBench.workload(w);
             for (int i = 0; i < 3; i++) wl.op().run();
             assertTrue(wl.unitsPerOp() > 0);

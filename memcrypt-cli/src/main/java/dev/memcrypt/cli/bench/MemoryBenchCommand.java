@@ -27,7 +27,8 @@ public final class MemoryBenchCommand implements Callable<Integer> {
     BenchOptions opts;
 
     @Option(names = "--workload", paramLabel = "NAME", split = ",",
-            description = "mem-stream, mem-random-load, mem-random-load-llc (default: mem-stream, mem-random-load).")
+            description = "mem-stream, mem-floor, mem-random-load, mem-random-load-llc (default: mem-stream, mem-random-load). "
+                    + "mem-floor is mem-stream's unavoidable part: the same engine calls and copies over the same host memory, with no cache, MMU or coherence bookkeeping.")
     List<String> workloads;
 
     @Option(names = "--footprint", description = "Also measure the heap a 1 TiB machine needs after 1 GiB was written (target < 1.3 GiB; takes a while).")
@@ -64,15 +65,15 @@ public final class MemoryBenchCommand implements Callable<Integer> {
         }
         if (!opts.json) BenchReport.table(out, results);
         for (BenchResult r : results) {
-            if (r.name().equals("mem-stream")) {
+            if (r.name().equals("mem-stream") || r.name().equals("mem-floor")) {
                 double ratio = r.perSecond() / xts.perSecond();
                 if (opts.json) {
                     Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("name", "mem-stream/xts-lines");
+                    m.put("name", r.name() + "/xts-lines");
                     m.put("ratio", Math.round(ratio * 1000) / 1000.0);
                     out.println(BenchReport.json(m));
                 } else {
-                    out.printf(Locale.ROOT, "mem-stream / xts-lines = %.2f (target >= 0.50)%n", ratio);
+                    out.printf(Locale.ROOT, "%s / xts-lines = %.2f%s%n", r.name(), ratio, r.name().equals("mem-stream") ? " (target >= 0.50)" : " (no cache model: the ceiling for mem-stream)");
                 }
             }
         }
