@@ -28,8 +28,9 @@ class BulkPathProperties {
         return op.list().ofMinSize(1).ofMaxSize(60);
     }
 
-    private static Machine machine() {
-        Machine m = Hw.machine("l1=4K", "llc=64K", "dram=64M"); // LLC: 64 sets, so a page's lines fill one way of all sets
+    /** LLC: 64 sets, so a page's lines fill one way of all sets; an L1 of {@code l1} (4K: 8 sets; 32K: 64 sets, a page's lines in distinct sets). */
+    private static Machine machine(String l1) {
+        Machine m = Hw.machine("l1=" + l1, "llc=64K", "dram=64M");
         Hw.directAll(m, 1, Hw.key16(1), Hw.key16(2));
         return m;
     }
@@ -42,7 +43,17 @@ class BulkPathProperties {
 
     @Property(tries = 40)
     void bulkPathEqualsPerLineProtocol(@ForAll("ops") List<Op> ops) {
-        Machine a = machine(), b = machine();
+        sameAsPerLine(ops, "4K");
+    }
+
+    /** With an L1 of 64 sets, so the single-pass loop runs, including its steady state (full L1, full LLC sets). */
+    @Property(tries = 40)
+    void bulkPathEqualsPerLineProtocolWithPageSizedL1Sets(@ForAll("ops") List<Op> ops) {
+        sameAsPerLine(ops, "32K");
+    }
+
+    private static void sameAsPerLine(List<Op> ops, String l1) {
+        Machine a = machine(l1), b = machine(l1);
         int[] keyIds = {0, 1};
         long base = 0x100000, home1 = 32L << 20; // pages in both home ranges
         for (Op o : ops) {
