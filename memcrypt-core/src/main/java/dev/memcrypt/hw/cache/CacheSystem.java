@@ -424,24 +424,29 @@ public final class CacheSystem {
                 }
                 vRun++;
                 long nl = line + i;
-                ct[ls] = nl;
-                cm[ls] = cmeta;
-                csh[ls] = b;
-                int cset = ls & cmask;
-                long co = cord[cset];
-                cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
+                // L1 first: in a stream the L1 victim's LLC slot u is often exactly 4 KiB of metadata
+                // away from ls (8 ways x 64 sets), so loading cm[u] after storing cm[ls] would stall on
+                // the host's 4K-aliasing check; loads before stores avoid it
                 int set = (int) nl & lmask;
                 long o = lord[set];
                 int lru = (int) (o >>> lTop) & 0xf;
                 int s = set + (lru << lSetShift);
                 int u = lup[s];
                 int st = (int) lm[s] & 3;
-                cm[u] |= (st & (st >> 1)) * (long) Cache.M; // an L1 copy in M makes its LLC line M (the data is already there)
-                csh[u] &= keep;
+                long um = cm[u], ush = csh[u];
+                cm[u] = um | (st & (st >> 1)) * (long) Cache.M; // an L1 copy in M makes its LLC line M (the data is already there)
+                csh[u] = ush & keep;
                 lt[s] = nl;
                 lup[s] = ls;
                 lm[s] = lmeta;
                 lord[set] = (o & lUnused) | ((o << 4) & ~lUnused) | lru;
+                // LLC: install
+                ct[ls] = nl;
+                cm[ls] = cmeta;
+                csh[ls] = b;
+                int cset = ls & cmask;
+                long co = cord[cset];
+                cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
             }
             if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
             pf[Cache.bucket(line)] += n;
