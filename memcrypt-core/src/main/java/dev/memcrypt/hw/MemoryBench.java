@@ -21,11 +21,10 @@ import java.util.List;
  *   core's MMU and caches to DRAM under a user KeyID (SET_KEY_DIRECT); the region (16 MiB) is 8x
  *   the LLC so every line is written back (encrypted) and refilled (decrypted).
  *   Metric: bytes_per_second = (bytes stored + bytes loaded) / time.
- * <li>{@code mem-floor} (informational): the part of mem-stream no cache model can avoid, with the
- *   same host memory footprint: per page op one engine call between the 16 MiB of DRAM frames and a
- *   2 MiB array of LLC slots (write-back on a store and on the first 512 loads, fill on a load) and
- *   one 4 KiB copy to or from the user page, with no tags, LRU, MMU or coherence. mem-stream's
- *   time minus mem-floor's is the model's own overhead.
+ * <li>{@code mem-floor} (informational): the part of mem-stream no cache model can avoid
+ *   ({@link FloorStream} over the same 4096 pages): the same engine calls and copies over the same
+ *   host memory, with no tags, LRU, MMU or coherence. mem-stream's time minus mem-floor's is the
+ *   model's own overhead.
  * <li>{@code mem-random-load}: random 8-byte-aligned loads through the MMU with a warm TLB over 4
  *   pages (16 KiB, resident in the 32 KiB L1) under the user KeyID. Metric: ops_per_second.
  * <li>{@code mem-random-load-llc} (informational): the same over 64 pages (256 KiB: L1 misses that
@@ -75,35 +74,14 @@ public final class MemoryBench {
                 });
             }
             case "mem-floor" -> {
-                // what mem-stream cannot avoid: per page, one engine call between a 16 MiB frame set and
-                // a 2 MiB slot array (the LLC's size) and one copy to or from the user page; no bookkeeping
-                int pages = 4096, slots = (int) (MachineConfig.defaults().llcBytes() / 4096);
-                XtsEngine e = XtsEngine.best();
-                byte[] k = new byte[32];
-                for (int j = 0; j < 16; j++) {
-                    k[j] = (byte) (j + 1);
-                    k[16 + j] = (byte) (0x80 + j);
-                }
-                XtsKey key = XtsKey.of(k);
-                java.util.Arrays.fill(k, (byte) 0);
-                byte[][] frames = new byte[pages][4096];
-                byte[] llc = new byte[slots * 4096];
-                byte[] page = new byte[4096];
+                int pages = 4096;
+                FloorStream f = new FloorStream(pages, false);
                 int[] i = {0};
                 return new Workload(name, "bytes_per_second", 4096, () -> {
                     int n = i[0];
                     i[0] = (n + 1) & (2 * pages - 1);
-                    int p = n & (pages - 1);
-                    int slot = (p % slots) * 4096;
-                    // the page this slot held: dirty for a store past the first 512 (stored this round) and for the
-                    // first 512 loads (the last pages stored); clean otherwise (loaded), as in mem-stream
-                    int victim = (p - slots) & (pages - 1);
-                    if ((n < pages) == (p >= slots)) e.encryptLines(key, LineTweak.NONE, dataPa(victim), llc, slot, frames[victim], 0, 64);
-                    if (n < pages) System.arraycopy(page, 0, llc, slot, 4096);
-                    else {
-                        e.decryptLines(key, LineTweak.NONE, dataPa(p), frames[p], 0, llc, slot, 64);
-                        System.arraycopy(llc, slot, page, 0, 4096);
-                    }
+                    if (n < pages) f.store(n);
+                    else f.load(n - pages);
                 });
             }
             case "mem-random-load", "mem-random-load-llc" -> {
@@ -125,6 +103,70 @@ public final class MemoryBench {
                 });
             }
             default -> throw new IllegalArgumentException("unknown memory workload '" + name + "' (mem-stream, mem-floor, mem-random-load, mem-random-load-llc)");
+        }
+    }
+
+    /**
+     * What a stream of whole pages through the model cannot avoid, with no cache model at all: an
+     * LLC-sized array of 4 KiB slots (the default machine's LLC), page {@code p} in slot {@code p mod
+     * slots}; a store copies the user page into the slot, a load decrypts the frame into the slot
+     * (unless the slot holds the page) and copies it out; a slot's dirty page is encrypted into its
+     * DRAM frame when another page takes the slot. The engine calls, copies and host memory are
+     * those of mem-stream ({@code fresh} false: frames allocated up front) or mm-touch ({@code fresh}
+     * true: each frame allocated at its first write-back, as {@code Dram} does).
+     */
+    public static final class FloorStream {
+        private final XtsEngine e = XtsEngine.best();
+        private final XtsKey key;
+        private final byte[][] frames;
+        private final byte[] llc;
+        private final int[] owner;
+        private final boolean[] dirty;
+        private final int slots;
+        private final byte[] page = new byte[4096];
+
+        public FloorStream(int pages, boolean fresh) {
+            byte[] k = new byte[32];
+            for (int j = 0; j < 16; j++) {
+                k[j] = (byte) (j + 1);
+                k[16 + j] = (byte) (0x80 + j);
+            }
+            key = XtsKey.of(k);
+            java.util.Arrays.fill(k, (byte) 0);
+            frames = fresh ? new byte[pages][] : new byte[pages][4096];
+            slots = (int) (MachineConfig.defaults().llcBytes() / 4096);
+            llc = new byte[slots * 4096];
+            owner = new int[slots];
+            java.util.Arrays.fill(owner, -1);
+            dirty = new boolean[slots];
+        }
+
+        private int take(int p) {
+            int s = p % slots;
+            int o = owner[s];
+            if (o != p && dirty[s]) {
+                if (frames[o] == null) frames[o] = new byte[4096];
+                e.encryptLines(key, LineTweak.NONE, dataPa(o), llc, s * 4096, frames[o], 0, 64);
+                dirty[s] = false;
+            }
+            return s;
+        }
+
+        public void store(int p) {
+            int s = take(p);
+            System.arraycopy(page, 0, llc, s * 4096, 4096);
+            owner[s] = p;
+            dirty[s] = true;
+        }
+
+        public void load(int p) {
+            int s = take(p);
+            if (owner[s] != p) {
+                if (frames[p] == null) java.util.Arrays.fill(llc, s * 4096, s * 4096 + 4096, (byte) 0);
+                else e.decryptLines(key, LineTweak.NONE, dataPa(p), frames[p], 0, llc, s * 4096, 64);
+                owner[s] = p;
+            }
+            System.arraycopy(llc, s * 4096, page, 0, 4096);
         }
     }
 

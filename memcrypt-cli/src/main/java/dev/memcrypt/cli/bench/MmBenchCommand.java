@@ -32,6 +32,9 @@ public final class MmBenchCommand implements Callable<Integer> {
     @Option(names = "--iterations", defaultValue = "20000", description = "encrypt_mprotect/munmap calls per VMA-scale round (default: ${DEFAULT-VALUE}).")
     int iterations;
 
+    @Option(names = "--floor", description = "Also measure mm-floor: mm-touch's engine calls, copies and fresh frames with no model at all (the ceiling for mm-touch).")
+    boolean floor;
+
     @Spec
     CommandSpec spec;
 
@@ -44,7 +47,7 @@ public final class MmBenchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         err.printf("bench: mm: xts-lines, mm-touch of %s, and VMA scale (100 vs 100,000 VMAs), best of 3 rounds (VMA scale: 5) ...%n", touch);
         err.flush();
-        List<MemoryBench.Result> rs = MmBench.run(Duration.ofSeconds(1), bytes, iterations);
+        List<MemoryBench.Result> rs = MmBench.run(Duration.ofSeconds(1), bytes, iterations, floor);
         for (MemoryBench.Result r : rs) {
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();

@@ -23,6 +23,8 @@ import java.util.SplittableRandom;
  *     first touched by a user write of the whole page (fault, zeroing through the KeyID, the write),
  *     then everything read back through the MMU. Metric: user bytes moved (written + read) per
  *     second, compared with {@code xts-lines} (the engine's line mode) measured in the same run.
+ * <li>{@code mm-floor} (on request): the engine calls, copies and fresh frames of mm-touch with no
+ *     model at all ({@link #mmFloor}); the ceiling for mm-touch.
  * <li>{@code vma-scale}: encrypt_mprotect and munmap (then re-mmap) of one page in an address space
  *     of 100 and of 100,000 one-page VMAs (alternating protections so nothing merges); mean
  *     nanoseconds per call and the ratio 100,000 / 100 (target: at most 2). {@code vma-scale} works
@@ -63,6 +65,22 @@ public final class MmBench {
     }
 
     /**
+     * mm-floor over {@code bytes}: what mm-touch cannot avoid with no model at all
+     * ({@link MemoryBench.FloorStream} with a fresh 4 KiB frame per page): every page stored, then
+     * every page loaded, one engine call and one copy per page operation, through an LLC-sized array
+     * of slots. Same metric as mm-touch.
+     */
+    public static Result mmFloor(long bytes) {
+        int pages = Math.toIntExact(bytes / PAGE);
+        MemoryBench.FloorStream f = new MemoryBench.FloorStream(pages, true);
+        long t0 = System.nanoTime();
+        for (int p = 0; p < pages; p++) f.store(p);
+        for (int p = 0; p < pages; p++) f.load(p);
+        double s = (System.nanoTime() - t0) / 1e9;
+        return new Result("mm-floor", "bytes_per_second", 2.0 * bytes / s, 2 * bytes, s);
+    }
+
+    /**
      * Mean ns of encrypt_mprotect ([0]) and munmap ([1]) of one page among {@code nVmas} one-page
      * VMAs: the same page every time ({@code randomPage} false: the syscall cost itself), or a random
      * page each time (true: adds the cache misses of walking a large tree).
@@ -98,19 +116,35 @@ public final class MmBench {
 
     /** Every workload: xts-lines, mm-touch and its ratio, and the VMA scale ratios. */
     public static List<Result> run(Duration xtsBudget, long touchBytes, int iterations) throws ErrnoException {
+        return run(xtsBudget, touchBytes, iterations, false);
+    }
+
+    /** As {@link #run(Duration, long, int)}, with mm-floor and its ratio too when {@code floor}. */
+    public static List<Result> run(Duration xtsBudget, long touchBytes, int iterations, boolean floor) throws ErrnoException {
         List<Result> out = new ArrayList<>();
         MemoryBench.xtsLines(xtsBudget);
-        for (int w = 0; w < 3; w++) mmTouch(Math.min(touchBytes, 64L << 20)); // warm-up (JIT)
+        for (int w = 0; w < 3; w++) {
+            mmTouch(Math.min(touchBytes, 64L << 20)); // warm-up (JIT)
+            if (floor) mmFloor(Math.min(touchBytes, 64L << 20));
+        }
         // best of three interleaved rounds of each: the machine is shared, so single runs are noisy
-        Result xts = null, touch = null;
+        Result xts = null, touch = null, fl = null;
         for (int round = 0; round < 3; round++) {
             Result x = MemoryBench.xtsLines(xtsBudget), t = mmTouch(touchBytes);
             if (xts == null || x.value() > xts.value()) xts = x;
             if (touch == null || t.value() > touch.value()) touch = t;
+            if (floor) {
+                Result f = mmFloor(touchBytes);
+                if (fl == null || f.value() > fl.value()) fl = f;
+            }
         }
         out.add(xts);
         out.add(touch);
         out.add(new Result("mm-touch", "ratio_to_xts_lines", touch.value() / xts.value(), 0, touch.seconds()));
+        if (floor) {
+            out.add(fl);
+            out.add(new Result("mm-floor", "ratio_to_xts_lines", fl.value() / xts.value(), 0, fl.seconds()));
+        }
         for (int w = 0; w < 4; w++) { // warm-up: let the JIT settle on every path, the large tree's included
             vmaOps(100, 2 * iterations, false);
             vmaOps(100, 2 * iterations, true);
