@@ -160,6 +160,27 @@ class MmuTest {
         assertEquals(m.fullPa(0x51_0000, 0), mmu.translate(VA + 4096, Mmu.Access.READ), "CR3 reload flushes");
     }
 
+    /** SDM Vol. 3A §4.10.3: a PDE cache may keep a present PDE after it changed, until INVLPG (which drops every entry, §4.10.4.1) or a CR3 load. */
+    @Test
+    void pagingStructureCacheKeepsStalePdeUntilInvlpgOrCr3Load() {
+        setup(0);
+        pt.map(VA, 0x40_0000, 0, Pte.RW);
+        pt.map(VA + 4096, 0x50_0000, 0, Pte.RW); // same page table, never accessed below before the PDE changes
+        long pde = pt.entry(VA, 2);
+        mmu.load64(VA); // walk: caches the PDE
+        pt.setEntry(VA, 2, pde & ~Pte.P);
+        assertEquals(m.fullPa(0x50_0000, 0), mmu.translate(VA + 4096, Mmu.Access.READ), "a TLB miss walks from the cached PDE");
+        mmu.invlpg(VA + 0x20_0000); // any address: INVLPG drops the whole paging-structure cache
+        PageFault f = pf(() -> mmu.translate(VA + 2 * 4096, Mmu.Access.READ));
+        assertTrue(f.getMessage().contains("level 2"), f.getMessage());
+        pt.setEntry(VA, 2, pde);
+        mmu.invlpg(VA);
+        mmu.load64(VA); // walks again: the PDE is cached again
+        pt.setEntry(VA, 2, pde & ~Pte.P);
+        mmu.writeCr3(mmu.cr3()); // drops it, and the TLB
+        assertTrue(pf(() -> mmu.load64(VA + 4096)).getMessage().contains("level 2"));
+    }
+
     @Test
     void unmapNeedsInvlpgToFault() {
         setup(0);

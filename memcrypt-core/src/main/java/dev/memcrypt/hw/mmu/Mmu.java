@@ -28,11 +28,15 @@ import java.util.Arrays;
  * {@link #writeCr3} and {@link #invlpg} are the kernel's privileged operations; the model does not
  * check CPL for them (a remote TLB shootdown is modelled as a direct INVLPG on the other core).
  *
- * <h2>TLB (speed-only state)</h2>
- * A direct-mapped array of 4 KiB translations (large pages are cached per 4 KiB piece). It caches
- * the leaf's full frame address and the combined permissions; INVLPG drops every entry of the page
- * containing the address (all pieces of a large page), a CR3 load drops all. Like real TLBs it is
- * not coherent with page-table writes: software must INVLPG.
+ * <h2>TLB and paging-structure cache</h2>
+ * The TLB is a direct-mapped array of 4 KiB translations (large pages are cached per 4 KiB piece).
+ * It caches the leaf's full frame address and the combined permissions; INVLPG drops every entry of
+ * the page containing the address (all pieces of a large page), a CR3 load drops all. The
+ * paging-structure cache (a PDE cache, SDM Vol. 3A §4.10.3) keeps, per 2 MiB region, the page table
+ * a present, non-large PDE references and the permissions of the three upper levels, so a walk in
+ * a known region reads only the PTE; INVLPG and a CR3 load drop all of it (§4.10.4.1). Like real
+ * TLBs and paging-structure caches, neither is coherent with page-table writes: software that
+ * changes a present entry at any level must INVLPG or reload CR3.
  */
 public final class Mmu {
     /** Kind of access, for permission checks and the page-fault error code. */
@@ -56,12 +60,20 @@ public final class Mmu {
     private final byte[] tlbShift = new byte[TLB];
     private long hits, walks;
 
+    // paging-structure cache (PDE cache, SDM Vol. 3A §4.10.3): per 2 MiB region, the page table the
+    // PDE points to and the U/W/XD the PML4E, PDPTE and PDE allow; a hit walks the PTE only
+    private static final int PSC = 16;
+    private final long[] pscRegion = new long[PSC];
+    private final long[] pscTable = new long[PSC];
+    private final int[] pscFlags = new int[PSC];
+
     public Mmu(Machine m, Core core) {
         this.m = m;
         this.core = core;
         this.cpu = core.id();
         this.caches = m.caches();
         Arrays.fill(tlbVpn, -1L);
+        Arrays.fill(pscRegion, -1L);
     }
 
     public long cr3() {
@@ -81,7 +93,9 @@ public final class Mmu {
         return m.keyIdOf(cr3 & Pte.addrMask(m.config().maxPhysAddr()));
     }
 
+    /** INVLPG: drops the TLB entries of the page of {@code va} and, as the SDM allows (§4.10.4.1), every paging-structure-cache entry. */
     public void invlpg(long va) {
+        Arrays.fill(pscRegion, -1L);
         for (int i = 0; i < TLB; i++) {
             if (tlbVpn[i] == -1) continue;
             int sh = tlbShift[i] - 12;
@@ -89,8 +103,10 @@ public final class Mmu {
         }
     }
 
+    /** Drops every TLB and paging-structure-cache entry (what a CR3 load does). */
     public void flushTlb() {
         Arrays.fill(tlbVpn, -1L);
+        Arrays.fill(pscRegion, -1L);
     }
 
     /** INIT: CR3 = 0, TLB empty. */
@@ -158,7 +174,18 @@ public final class Mmu {
         int ec = (a == Access.WRITE ? PageFault.W : 0) | (user ? PageFault.U : 0) | (a == Access.FETCH ? PageFault.I : 0);
         long table = cr3 & addrMask;
         boolean u = true, w = true, nx = false;
-        for (int level = 4; level >= 1; level--) {
+        int top = 4;
+        long region = va >>> 21;
+        int pi = (int) region & (PSC - 1);
+        if (pscRegion[pi] == region) { // the PDE cache gives the page table and the upper levels' permissions
+            table = pscTable[pi];
+            int f = pscFlags[pi];
+            u = (f & F_U) != 0;
+            w = (f & F_W) != 0;
+            nx = (f & F_NX) != 0;
+            top = 1;
+        }
+        for (int level = top; level >= 1; level--) {
             long ea = table + 8L * Pte.index(va, level);
             m.checkFull(ea, 8);
             long e = caches.load64(cpu, ea);
@@ -171,6 +198,11 @@ public final class Mmu {
             if (!leaf) {
                 if ((e & Pte.A) == 0) caches.store64(cpu, ea, e | Pte.A);
                 table = e & addrMask;
+                if (level == 2) { // a present PDE that references a page table, with A set: cache it
+                    pscRegion[pi] = region;
+                    pscTable[pi] = table;
+                    pscFlags[pi] = (w ? F_W : 0) | (u ? F_U : 0) | (nx ? F_NX : 0);
+                }
                 continue;
             }
             int pkey = (int) ((e & Pte.PKEY_MASK) >>> Pte.PKEY_SHIFT);
