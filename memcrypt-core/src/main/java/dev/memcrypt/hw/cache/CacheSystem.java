@@ -412,17 +412,10 @@ public final class CacheSystem {
         if (l1Fused && victimsAllLru && L.count == L.tag.length) {
             // The steady state of a stream: every LLC victim was its (full) set's LRU way and every L1
             // set is full, so every victim is valid, every touch is a rotation, and the loop makes no calls.
-            long vPage = -1; // the victims' page filter counts go down per run of one page (one bucket)
-            int vRun = 0;
+            // the victims leave the page filter: batchVictims counted them per run of one page
+            for (int r = 0; r < victimRuns; r++) pf[Cache.bucket(victimRunPage[r] << 6)] -= victimRunLen[r];
             for (int i = 0; i < n; i++) {
                 int ls = slots[i];
-                long vt = ct[ls];
-                if (vt >>> 6 != vPage) {
-                    if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
-                    vPage = vt >>> 6;
-                    vRun = 0;
-                }
-                vRun++;
                 long nl = line + i;
                 // L1 first: in a stream the L1 victim's LLC slot u is often exactly 4 KiB of metadata
                 // away from ls (8 ways x 64 sets), so loading cm[u] after storing cm[ls] would stall on
@@ -448,7 +441,6 @@ public final class CacheSystem {
                 long co = cord[cset];
                 cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
             }
-            if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
             pf[Cache.bucket(line)] += n;
             copyLines(C, slots, n, buf, off, write);
             return;
@@ -569,6 +561,8 @@ public final class CacheSystem {
         int[] sc = C.setCount;
         int mask = C.setMask, ways = C.ways, sh = C.setShift, top = C.lruShift;
         boolean allLru = ord != null;
+        int runs = 0;
+        long vPage = -1;
         for (int i = 0; i < n; i++) { // the victims (as Cache.victims) and the conditions above, in one pass
             int set = (int) (line + i) & mask;
             boolean full = ord != null && sc[set] == ways;
@@ -577,6 +571,12 @@ public final class CacheSystem {
             slots[i] = ls;
             long vt = ct[ls];
             if (vt != -1) {
+                if (vt >>> 6 != vPage) { // a new run of victims from one page (for the page filter)
+                    vPage = vt >>> 6;
+                    victimRunPage[runs] = vPage;
+                    victimRunLen[runs++] = 0;
+                }
+                victimRunLen[runs - 1]++;
                 if (csh[ls] != 0) return false;
                 if (fills && (cm[ls] & 3) == Cache.M) {
                     long d = mc[homeOf.home(vt)].dramLine(vt);
@@ -585,6 +585,7 @@ public final class CacheSystem {
             }
         }
         victimsAllLru = allLru;
+        victimRuns = runs;
         byte[] cd = C.data;
         for (int i = 0; i < n; ) {
             int ls = slots[i];
@@ -610,6 +611,10 @@ public final class CacheSystem {
     private final int[] victimSlots = new int[64];
     // speed-only: whether batchVictims found every victim as the LRU way of a full set
     private boolean victimsAllLru;
+    // speed-only: the valid victims batchVictims found, as runs of lines of one 4 KiB page (page number, count)
+    private final long[] victimRunPage = new long[64];
+    private final int[] victimRunLen = new int[64];
+    private int victimRuns;
 
     /** 8-byte little-endian load; {@code fullPa} must not cross a line. */
     public long load64(int c, long fullPa) {
