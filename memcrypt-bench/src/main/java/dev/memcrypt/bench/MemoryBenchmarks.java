@@ -22,6 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code memStream}: one op = one 4 KiB page stored then loaded again later through cpu 0's
  *       MMU and caches, under user KeyID 1, cycling through 16 MiB (8x the LLC), so every line is
  *       encrypted on write-back and decrypted on fill; bytes/s = ops/s x 8192.
+ *   <li>{@code memStreamOp} and {@code memFloor}: one op = one page operation of the CLI's
+ *       {@code mem-stream} and {@code mem-floor} workloads ({@link MemoryBench#workload}; bytes/s =
+ *       ops/s x 4096): the model, and the same engine calls and copies with no model at all.
  *   <li>{@code memRandomLoad}: one op = one random aligned 8-byte load through the MMU, warm TLB,
  *       16 KiB working set (L1-resident); {@code memRandomLoadLlc}: 256 KiB (LLC hits).
  * </ul>
@@ -73,6 +76,28 @@ public class MemoryBenchmarks {
         public void setUp() {
             init(64);
         }
+    }
+
+    @State(Scope.Thread)
+    public static class StreamOp {
+        Runnable stream;
+        Runnable floor;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            stream = MemoryBench.workload("mem-stream").op();
+            floor = MemoryBench.workload("mem-floor").op();
+        }
+    }
+
+    @Benchmark
+    public void memStreamOp(StreamOp s) {
+        s.stream.run();
+    }
+
+    @Benchmark
+    public void memFloor(StreamOp s) {
+        s.floor.run();
     }
 
     /** Stores page n, and loads page n - PAGES/2 (long since evicted from the LLC). */
