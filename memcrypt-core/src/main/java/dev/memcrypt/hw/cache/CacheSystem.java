@@ -411,8 +411,8 @@ public final class CacheSystem {
         long keep = ~b;
         if (l1Fused && victimsAllLru && L.count == L.tag.length) {
             // The steady state of a stream: every LLC victim was its (full) set's LRU way and every L1
-            // set is full, so every victim is valid, every touch is a rotation, and the loop makes no calls.
-            // the victims leave the page filter: batchVictims counted them per run of one page
+            // set is full, so every victim is valid, every touch is a rotation, and the loop makes no
+            // calls. The victims leave the page filter as batchVictims counted them, per run of one page.
             for (int r = 0; r < victimRuns; r++) pf[Cache.bucket(victimRunPage[r] << 6)] -= victimRunLen[r];
             for (int i = 0; i < n; i++) {
                 int ls = slots[i];
@@ -550,7 +550,9 @@ public final class CacheSystem {
      * line order. Returns whether it did so; {@link #victimSlots} then holds the new lines'
      * slots (contiguous in the steady state of a stream). The victims are left in their slots,
      * written back but not yet invalidated: the caller replaces them ({@link #batchedLoop}) or
-     * drops them ({@link #dropVictims}) before anything else looks at the LLC.
+     * drops them ({@link #dropVictims}) before anything else looks at the LLC. It also notes, for
+     * the steady-state pass of {@link #batchedLoop}, whether every victim was the LRU way of a full set
+     * ({@link #victimsAllLru}) and the victims' page-filter counts ({@link #victimRunPage}).
      */
     private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
         Cache C = llc[p];
