@@ -25,6 +25,17 @@ class BenchCommandTest {
     }
 
     @Test
+    void benchMemoryFloorPrintsItsRatio() throws Exception {
+        Cli.Run r = Cli.run("bench", "memory", "--json", "--seconds", "0.05", "--warmup", "0", "--workload", "mem-floor");
+        assertEquals(0, r.exit(), r.err());
+        ObjectMapper m = new ObjectMapper();
+        JsonNode last = null;
+        for (String line : r.out().strip().split("\\R")) last = m.readTree(line);
+        assertEquals("mem-floor/xts-lines", last.get("name").asText(), r.out());
+        assertTrue(last.get("ratio").asDouble() > 0, r.out());
+    }
+
+    @Test
     void benchXtsTableNamesEachWorkload() {
         Cli.Run r = Cli.run("bench", "xts", "--seconds", "0.05", "--warmup", "0", "--workload", "xts-lines");
         assertEquals(0, r.exit(), r.err());

@@ -38,6 +38,15 @@ public final class MmBenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** One result as a JSON line: ratios rounded to 3 decimals, everything else a whole number. */
+    static String json(MemoryBench.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", r.workload());
+        if (r.metric().contains("ratio")) m.put(r.metric(), Math.round(r.value() * 1000) / 1000.0);
+        else m.put(r.metric(), Math.round(r.value())); // not in a ternary with the double: that would print 4.08E9
+        return BenchReport.json(m);
+    }
+
     @Override
     public Integer call() throws ErrnoException {
         long bytes = dev.memcrypt.kernel.boot.SmeBootOptions.size("touch", touch);
@@ -50,10 +59,7 @@ public final class MmBenchCommand implements Callable<Integer> {
         List<MemoryBench.Result> rs = MmBench.run(Duration.ofSeconds(1), bytes, iterations, floor);
         for (MemoryBench.Result r : rs) {
             if (json) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("name", r.workload());
-                m.put(r.metric(), r.metric().contains("ratio") ? Math.round(r.value() * 1000) / 1000.0 : Math.round(r.value()));
-                out.println(BenchReport.json(m));
+                out.println(json(r));
             } else {
                 out.printf(Locale.ROOT, "%-24s %-26s %,.3f%n", r.workload(), r.metric(), r.value());
             }
