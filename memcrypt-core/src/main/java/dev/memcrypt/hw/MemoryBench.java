@@ -127,11 +127,9 @@ public final class MemoryBench {
 
         public FloorStream(int pages, boolean fresh) {
             byte[] k = new byte[32];
-            for (int j = 0; j < 16; j++) {
-                k[j] = (byte) (j + 1);
-                k[16 + j] = (byte) (0x80 + j);
-            }
-            key = XtsKey.of(k);
+            System.arraycopy(keyHalf(1), 0, k, 0, 16);
+            System.arraycopy(keyHalf(0x80), 0, k, 16, 16);
+            key = XtsKey.of(k); // the key setup() programs into KeyID 1
             java.util.Arrays.fill(k, (byte) 0);
             frames = fresh ? new byte[pages][] : new byte[pages][4096];
             slots = (int) (MachineConfig.defaults().llcBytes() / 4096);
@@ -172,6 +170,13 @@ public final class MemoryBench {
 
     static final long VA_BASE = 0x4000_0000L;
 
+    /** The benches' fixed key halves: 16 bytes {@code first, first + 1, ...}. */
+    private static byte[] keyHalf(int first) {
+        byte[] h = new byte[16];
+        for (int i = 0; i < 16; i++) h[i] = (byte) (first + i);
+        return h;
+    }
+
     /** Physical address of data page {@code p} in {@link #setup} (page p of the mapping). */
     private static long dataPa(int p) {
         return (64L << 20) + ((long) p << 12);
@@ -192,11 +197,7 @@ public final class MemoryBench {
             cfg = cfg.with(o.substring(0, i), o.substring(i + 1));
         }
         Machine m = Machine.powerOn(cfg);
-        byte[] k1 = new byte[16], k2 = new byte[16];
-        for (int i = 0; i < 16; i++) {
-            k1[i] = (byte) (i + 1);
-            k2[i] = (byte) (0x80 + i);
-        }
+        byte[] k1 = keyHalf(1), k2 = keyHalf(0x80);
         if (!m.core(0).pconfig(1, PconfigCommand.SET_KEY_DIRECT, KeyProgram.ALG_AES_XTS_128, k1, k2).ok()) throw new IllegalStateException("PCONFIG failed");
         FrameAllocator fa = m.frameAllocator();
         PageTableBuilder pt = new PageTableBuilder(m, 0, fa, tableKeyId);

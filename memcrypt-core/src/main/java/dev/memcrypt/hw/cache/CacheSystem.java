@@ -380,46 +380,40 @@ public final class CacheSystem {
     /**
      * Speed only: the loop of {@link #linesInPage} after {@link #batchVictims} (the new LLC slots
      * are free, in {@link #victimSlots}), with the installs and the L1 eviction ({@link #evictL1}
-     * for at most 64 cores per package: no aliased sharer bits) written out flat. Per line, in one
-     * pass: the LLC install, its LRU touch (a rotation, since a replaced victim was the LRU way),
-     * and the L1 victim, eviction, install and touch. This gives the same state as the per-line
-     * loop of {@link #acquire} because the lines fall in distinct LLC sets ({@link #batchVictims}
-     * checked {@code n <= sets}), LRU and set counts are per set, and an L1 eviction only touches
-     * the metadata of an LLC slot whose line is in that L1, which is never one of the new slots
-     * (their old lines were in no L1). The L1 part joins the pass only when the lines also fall in
-     * distinct L1 sets (the common case: a page and an L1 of at least 64 sets) and both caches keep
-     * LRU as nibble lists; otherwise a line may evict an earlier line of the same page from the L1,
-     * so the L1 part goes line by line after the LLC pass. In the steady state of a stream (every
-     * LLC victim the LRU way of a full set, the L1 full) the pass has no branches to other paths
-     * and makes no calls, which makes it about a quarter cheaper. The data moves between {@code
-     * buf} and the LLC slots last, per run of contiguous slots (no L1 data copies: see the note on
-     * data storage).
+     * for at most 64 cores per package: no aliased sharer bits) written out flat. This gives the
+     * same state as the per-line loop of {@link #acquire} because the lines fall in distinct LLC
+     * sets ({@link #batchVictims} checked {@code n <= sets}), LRU and set counts are per set, and an
+     * L1 eviction only touches the metadata of an LLC slot whose line is in that L1, which is never
+     * one of the new slots (their old lines were in no L1). The page filter takes the victims'
+     * counts {@link #batchVictims} made while it read their tags.
+     *
+     * <p>In the steady state of a stream (every LLC victim the LRU way of a full set, the L1 full,
+     * the lines in distinct L1 sets: a page and an L1 of at least 64 sets) one pass per line does
+     * the LLC install and its LRU rotation and the L1 victim, eviction, install and rotation, with
+     * no calls and no other branches. It reads the L1 victim's LLC metadata before writing the new
+     * line's: in a stream the two are often exactly 4 KiB apart, and the other order stalls on the
+     * host's 4K-aliasing check. Otherwise the LLC installs and touches come first, then the L1 line
+     * by line (a line may evict an earlier line of the same page from the L1). The data moves
+     * between {@code buf} and the LLC slots last, per run of contiguous slots (no L1 data copies:
+     * see the note on data storage).
      */
     private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
-        long[] ct = C.tag, cm = C.meta, csh = C.sharers, cord = C.order;
-        int[] csc = C.setCount, pf = C.pageFilter;
-        int cmask = C.setMask, cSetShift = C.setShift, cTop = C.lruShift;
-        long cUnused = C.unusedNibbles;
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers;
+        int[] pf = C.pageFilter;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E);
-        // L1 (when the lines fall in distinct L1 sets and LRU is a nibble list): victim, replacement, touch, fused below
-        boolean l1Fused = n <= L.sets && L.order != null && cord != null;
-        long[] lt = L.tag, lm = L.meta, lord = L.order;
-        int[] lup = L.up, lsc = L.setCount;
-        int lmask = L.setMask, lSetShift = L.setShift, lTop = L.lruShift, lWays = L.ways;
-        long lUnused = L.unusedNibbles;
         long keep = ~b;
-        if (l1Fused && victimsAllLru && L.count == L.tag.length) {
-            // The steady state of a stream: every LLC victim was its (full) set's LRU way and every L1
-            // set is full, so every victim is valid, every touch is a rotation, and the loop makes no
-            // calls. The victims leave the page filter as batchVictims counted them, per run of one page.
-            for (int r = 0; r < victimRuns; r++) pf[Cache.bucket(victimRunPage[r] << 6)] -= victimRunLen[r];
+        for (int r = 0; r < victimRuns; r++) pf[Cache.bucket(victimRunPage[r] << 6)] -= victimRunLen[r];
+        pf[Cache.bucket(line)] += n;
+        if (victimsAllLru && n <= L.sets && L.order != null && L.count == L.tag.length) {
+            long[] cord = C.order, lt = L.tag, lm = L.meta, lord = L.order;
+            int[] lup = L.up;
+            int cmask = C.setMask, cSetShift = C.setShift, lmask = L.setMask, lSetShift = L.setShift, lTop = L.lruShift;
+            long cUnused = C.unusedNibbles, lUnused = L.unusedNibbles;
             for (int i = 0; i < n; i++) {
                 int ls = slots[i];
                 long nl = line + i;
-                // L1 first: in a stream the L1 victim's LLC slot u is often exactly 4 KiB of metadata
-                // away from ls (8 ways x 64 sets), so loading cm[u] after storing cm[ls] would stall on
-                // the host's 4K-aliasing check; loads before stores avoid it
+                // L1 first (loads before stores): the LRU way leaves, its LLC line turns M if it was M and loses the sharer bit
                 int set = (int) nl & lmask;
                 long o = lord[set];
                 int lru = (int) (o >>> lTop) & 0xf;
@@ -433,7 +427,7 @@ public final class CacheSystem {
                 lup[s] = ls;
                 lm[s] = lmeta;
                 lord[set] = (o & lUnused) | ((o << 4) & ~lUnused) | lru;
-                // LLC: install
+                // LLC: the new line replaces the (written back) LRU way, state E, sharers = this core, rotated to MRU
                 ct[ls] = nl;
                 cm[ls] = cmeta;
                 csh[ls] = b;
@@ -441,66 +435,27 @@ public final class CacheSystem {
                 long co = cord[cset];
                 cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
             }
-            pf[Cache.bucket(line)] += n;
             copyLines(C, slots, n, buf, off, write);
             return;
         }
-        long vPage = -1; // the victims' page filter counts go down per run of one page (one bucket)
-        int vRun = 0;
+        // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
+        int[] csc = C.setCount;
         for (int i = 0; i < n; i++) {
-            // LLC: the new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
             int ls = slots[i];
-            long vt = ct[ls];
-            if (vt != -1) { // drop + put keep the set count
-                if (vt >>> 6 != vPage) {
-                    if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
-                    vPage = vt >>> 6;
-                    vRun = 0;
-                }
-                vRun++;
-            } else {
-                csc[ls & cmask]++;
+            if (ct[ls] == -1) { // drop + put of a valid victim keep the set count
+                csc[ls & C.setMask]++;
                 C.count++;
             }
             ct[ls] = line + i;
             cm[ls] = cmeta;
             csh[ls] = b;
-            if (!l1Fused) continue;
-            // LLC LRU: a replaced victim was the LRU way, so touching it is a rotation
-            int cset = ls & cmask;
-            long co = cord[cset];
-            if (((co >>> cTop) & 0xf) == ls >>> cSetShift) cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
-            else C.touch(ls);
-            // L1: victim (an invalid way or the LRU one), its eviction into the LLC (M, sharer bit), the install, the touch
-            long nl = line + i;
-            int set = (int) nl & lmask;
-            long o = lord[set];
-            int lru = (int) (o >>> lTop) & 0xf;
-            int s = lsc[set] < lWays ? L.victim(nl) : set + (lru << lSetShift);
-            if (lt[s] != -1) {
-                int u = lup[s];
-                if ((lm[s] & 3) == Cache.M) cm[u] |= Cache.M;
-                csh[u] &= keep;
-            } else {
-                lsc[set]++;
-                L.count++;
-            }
-            lt[s] = nl;
-            lup[s] = ls;
-            lm[s] = lmeta;
-            if (lru == s >>> lSetShift) lord[set] = (o & lUnused) | ((o << 4) & ~lUnused) | lru;
-            else L.touch(s);
         }
-        if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
-        pf[Cache.bucket(line)] += n;
-        if (!l1Fused) {
-            C.touchAll(slots, n);
-            // L1 line by line: a line may evict an earlier line of the same page from the L1
-            for (int i = 0; i < n; i++) {
-                int s = L.victim(line + i);
-                replaceInL1(C, L, s, line + i, slots[i], lmeta, keep);
-                L.touch(s);
-            }
+        C.touchAll(slots, n);
+        // L1 line by line: victim (an invalid way or the LRU one), eviction into the LLC (M and sharer bit), install
+        for (int i = 0; i < n; i++) {
+            int s = L.victim(line + i);
+            replaceInL1(C, L, s, line + i, slots[i], lmeta, keep);
+            L.touch(s);
         }
         copyLines(C, slots, n, buf, off, write);
     }
@@ -551,8 +506,8 @@ public final class CacheSystem {
      * slots (contiguous in the steady state of a stream). The victims are left in their slots,
      * written back but not yet invalidated: the caller replaces them ({@link #batchedLoop}) or
      * drops them ({@link #dropVictims}) before anything else looks at the LLC. It also notes, for
-     * the steady-state pass of {@link #batchedLoop}, whether every victim was the LRU way of a full set
-     * ({@link #victimsAllLru}) and the victims' page-filter counts ({@link #victimRunPage}).
+     * {@link #batchedLoop}, the victims' page-filter counts ({@link #victimRunPage}) and whether every
+     * victim was the LRU way of a full set ({@link #victimsAllLru}: its steady-state pass).
      */
     private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
         Cache C = llc[p];
