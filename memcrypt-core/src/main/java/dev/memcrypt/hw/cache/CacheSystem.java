@@ -316,7 +316,9 @@ public final class CacheSystem {
      * cheaper: the home controller, the fill generation and "could another package hold a line
      * of this page" are computed once per page. When no LLC of the machine holds a line of the
      * page (page filters, exact for "none"), every line misses everywhere, so the lookups and
-     * snoops are skipped and each line takes the miss path directly. Otherwise every line goes
+     * snoops are skipped and each line takes the miss path directly: in the steady state of a
+     * stream by {@link #streamPass} (as far as it is the steady state), else by
+     * {@link #batchVictims} and {@link #batchedLoop}, else one by one. Otherwise every line goes
      * through {@link #acquire}.
      */
     private void linesInPage(int c, long line, int n, byte[] buf, int off, boolean write) {
@@ -335,6 +337,14 @@ public final class CacheSystem {
         MemoryController m = mc[homeOf.home(line)];
         long gen = m.keyGeneration(keyIdOf.keyId(line));
         long b = coreBit[c];
+        if (cpp <= 64 && n >= 2 && n <= C.sets && n <= L.sets && C.order != null && L.order != null && L.count == L.tag.length) {
+            int k = streamPass(C, L, line, n, write, gen, b, m);
+            if (k > 0) {
+                finishStreamPass(C, line, k, buf, off, write, m);
+                if (k < n) linesInPage(c, line + k, n - k, buf, off + k * LINE, write); // the rest line by line (the page is cached now)
+                return;
+            }
+        }
         byte[] cd = C.data;
         boolean batched = batchVictims(p, line, n, !write, m);
         boolean filled = batched && !write;
@@ -387,15 +397,10 @@ public final class CacheSystem {
      * one of the new slots (their old lines were in no L1). The page filter takes the victims'
      * counts {@link #batchVictims} made while it read their tags.
      *
-     * <p>In the steady state of a stream (every LLC victim the LRU way of a full set, the L1 full,
-     * the lines in distinct L1 sets: a page and an L1 of at least 64 sets) one pass per line does
-     * the LLC install and its LRU rotation and the L1 victim, eviction, install and rotation, with
-     * no calls and no other branches. It reads the L1 victim's LLC metadata before writing the new
-     * line's: in a stream the two are often exactly 4 KiB apart, and the other order stalls on the
-     * host's 4K-aliasing check. Otherwise the LLC installs and touches come first, then the L1 line
-     * by line (a line may evict an earlier line of the same page from the L1). The data moves
-     * between {@code buf} and the LLC slots last, per run of contiguous slots (no L1 data copies:
-     * see the note on data storage).
+     * <p>The LLC installs and touches come first, then the L1 line by line (a line may evict an
+     * earlier line of the same page from the L1). The data moves between {@code buf} and the LLC
+     * slots last, per run of contiguous slots (no L1 data copies: see the note on data storage).
+     * The steady state of a stream never gets here: {@link #streamPass} does it in one pass.
      */
     private void batchedLoop(Cache C, Cache L, long line, int n, byte[] buf, int off, boolean write, long gen, long b) {
         int[] slots = victimSlots;
@@ -405,39 +410,6 @@ public final class CacheSystem {
         long keep = ~b;
         for (int r = 0; r < victimRuns; r++) pf[Cache.bucket(victimRunPage[r] << 6)] -= victimRunLen[r];
         pf[Cache.bucket(line)] += n;
-        if (victimsAllLru && n <= L.sets && L.order != null && L.count == L.tag.length) {
-            long[] cord = C.order, lt = L.tag, lm = L.meta, lord = L.order;
-            int[] lup = L.up;
-            int cmask = C.setMask, cSetShift = C.setShift, lmask = L.setMask, lSetShift = L.setShift, lTop = L.lruShift;
-            long cUnused = C.unusedNibbles, lUnused = L.unusedNibbles;
-            for (int i = 0; i < n; i++) {
-                int ls = slots[i];
-                long nl = line + i;
-                // L1 first (loads before stores): the LRU way leaves, its LLC line turns M if it was M and loses the sharer bit
-                int set = (int) nl & lmask;
-                long o = lord[set];
-                int lru = (int) (o >>> lTop) & 0xf;
-                int s = set + (lru << lSetShift);
-                int u = lup[s];
-                int st = (int) lm[s] & 3;
-                long um = cm[u], ush = csh[u];
-                cm[u] = um | (st & (st >> 1)) * (long) Cache.M; // an L1 copy in M makes its LLC line M (the data is already there)
-                csh[u] = ush & keep;
-                lt[s] = nl;
-                lup[s] = ls;
-                lm[s] = lmeta;
-                lord[set] = (o & lUnused) | ((o << 4) & ~lUnused) | lru;
-                // LLC: the new line replaces the (written back) LRU way, state E, sharers = this core, rotated to MRU
-                ct[ls] = nl;
-                cm[ls] = cmeta;
-                csh[ls] = b;
-                int cset = ls & cmask;
-                long co = cord[cset];
-                cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
-            }
-            copyLines(C, slots, n, buf, off, write);
-            return;
-        }
         // LLC: each new line replaces its (written back) victim, or fills an invalid way; state E, sharers = this core
         int[] csc = C.setCount;
         for (int i = 0; i < n; i++) {
@@ -458,6 +430,124 @@ public final class CacheSystem {
             L.touch(s);
         }
         copyLines(C, slots, n, buf, off, write);
+    }
+
+    /**
+     * Speed only: the steady state of a stream of whole pages (every LLC set full, so each victim
+     * is its set's LRU way; the L1 full; the lines in distinct sets of both), as the per-line miss
+     * path of {@link #acquire} does it, line by line in the same order, in one pass with no calls:
+     * the LLC victim leaves (its tag and dirtiness noted for {@link #finishStreamPass}), the new
+     * line takes its slot in state E with this core's sharer bit and becomes MRU, then the L1's LRU
+     * way leaves (its LLC line turns M if it was M and loses the sharer bit) and the new line takes
+     * it. The caller has checked that no cache holds a line of the page (so no lookups or snoops),
+     * at most 64 cores per package (no aliased sharer bits), the L1 full and both caches
+     * nibble-LRU. The pass stops before the first line for which that is not the steady state:
+     * its LLC set not full, its victim possibly in an L1 (sharers: back-invalidation is the per-line
+     * path's), or, for a read, its victim dirty and another line of the DRAM page being filled
+     * (the per-line order would fill that line before writing it back, and the batched fills come
+     * after all write-backs). Returns the number of lines done; their write-backs, fills and data
+     * are {@link #finishStreamPass}'s, which must run before anything else looks at the caches or
+     * DRAM.
+     *
+     * <p>Why it is the same state as the per-line path: the lines are in distinct LLC and L1 sets,
+     * so a line's L1 victim is never a line this pass installed, and an L1 victim's LLC slot is
+     * never the slot of a new line; a victim with sharer bit 0 is in no L1, so the L1 step never
+     * touches a victim's slot after its eviction. Deferring the victims' write-backs until after
+     * the pass keeps their order and their data (the slots' bytes change only in
+     * {@link #finishStreamPass}), and deferring the fills after them reads the same DRAM because
+     * no fill reads a line a later victim writes back (the stop rule above).
+     *
+     * <p>The pass reads the L1 victim's LLC metadata before writing the new line's: in a stream the
+     * two are often exactly 4 KiB apart, and the other order stalls on the host's 4K-aliasing check.
+     */
+    private int streamPass(Cache C, Cache L, long line, int n, boolean write, long gen, long b, MemoryController home) {
+        long[] ct = C.tag, cm = C.meta, csh = C.sharers, cord = C.order, lt = L.tag, lm = L.meta, lord = L.order;
+        int[] csc = C.setCount, lup = L.up, pf = C.pageFilter, slots = victimSlots;
+        long[] vtags = victimTags;
+        int cmask = C.setMask, cSetShift = C.setShift, cTop = C.lruShift, ways = C.ways;
+        int lmask = L.setMask, lSetShift = L.setShift, lTop = L.lruShift;
+        long cUnused = C.unusedNibbles, lUnused = L.unusedNibbles;
+        long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E), keep = ~b;
+        long page = write ? -1 : home.dramLine(line) & ~63L; // the DRAM page the fills read
+        long dirty = 0, vPage = -1;
+        boolean vSame = false; // whether the current victim page is the DRAM page the fills read
+        int vRun = 0, i = 0;
+        for (; i < n; i++) {
+            long nl = line + i;
+            int cset = (int) nl & cmask;
+            if (csc[cset] != ways) break;
+            long co = cord[cset];
+            int ls = cset + (((int) (co >>> cTop) & 0xf) << cSetShift);
+            long vt = ct[ls];
+            if (csh[ls] != 0) break;
+            boolean vd = (cm[ls] & 3) == Cache.M;
+            if (vt >>> 6 != vPage) { // a new run of victims from one page: the page filter's count, and the fill check's page
+                if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
+                vPage = vt >>> 6;
+                vRun = 0;
+                vSame = !write && (mc[homeOf.home(vt)].dramLine(vt) & ~63L) == page;
+            }
+            if (vd && vSame && (vt & 63) != (nl & 63)) break;
+            vRun++;
+            slots[i] = ls;
+            vtags[i] = vt;
+            dirty |= vd ? 1L << i : 0;
+            // L1: the LRU way leaves (loads before stores, see above)
+            int set = (int) nl & lmask;
+            long o = lord[set];
+            int lru = (int) (o >>> lTop) & 0xf;
+            int s = set + (lru << lSetShift);
+            int u = lup[s];
+            int st = (int) lm[s] & 3;
+            long um = cm[u], ush = csh[u];
+            cm[u] = um | (st & (st >> 1)) * (long) Cache.M; // an L1 copy in M makes its LLC line M (the data is already there)
+            csh[u] = ush & keep;
+            lt[s] = nl;
+            lup[s] = ls;
+            lm[s] = lmeta;
+            lord[set] = (o & lUnused) | ((o << 4) & ~lUnused) | lru;
+            // LLC: the new line takes the victim's slot (drop + put keep the set count), state E, sharers = this core, MRU
+            ct[ls] = nl;
+            cm[ls] = cmeta;
+            csh[ls] = b;
+            cord[cset] = (co & cUnused) | ((co << 4) & ~cUnused) | (ls >>> cSetShift);
+        }
+        if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
+        if (i > 0) pf[Cache.bucket(line)] += i;
+        victimDirty = dirty;
+        return i;
+    }
+
+    /**
+     * After {@link #streamPass} did {@code k} lines from {@code line}: the dirty victims' write-backs
+     * in line order (consecutive lines of one page in contiguous slots as one {@code writeBackRun}),
+     * then, for a read, the fills (one {@code readRun} per run of contiguous slots), then the data.
+     */
+    private void finishStreamPass(Cache C, long line, int k, byte[] buf, int off, boolean write, MemoryController m) {
+        int[] slots = victimSlots;
+        long[] vtags = victimTags;
+        long dirty = victimDirty;
+        byte[] cd = C.data;
+        for (int i = 0; i < k; ) {
+            if ((dirty & (1L << i)) == 0) {
+                i++;
+                continue;
+            }
+            long vt = vtags[i];
+            int e = i + 1;
+            while (e < k && (dirty & (1L << e)) != 0 && slots[e] == slots[i] + (e - i) && vtags[e] == vt + (e - i) && ((vt + (e - i)) & 63) != 0) e++;
+            mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(slots[i]), e - i);
+            i = e;
+        }
+        if (!write) {
+            for (int a = 0; a < k; ) {
+                int e = a + 1;
+                while (e < k && slots[e] == slots[e - 1] + 1) e++;
+                m.readRun(line + a, cd, C.off(slots[a]), e - a);
+                a = e;
+            }
+        }
+        copyLines(C, slots, k, buf, off, write);
     }
 
     /** The data of a batched access: the stores into the new LLC slots, or the filled lines out to the reader, per run of contiguous slots. */
@@ -506,8 +596,7 @@ public final class CacheSystem {
      * slots (contiguous in the steady state of a stream). The victims are left in their slots,
      * written back but not yet invalidated: the caller replaces them ({@link #batchedLoop}) or
      * drops them ({@link #dropVictims}) before anything else looks at the LLC. It also notes, for
-     * {@link #batchedLoop}, the victims' page-filter counts ({@link #victimRunPage}) and whether every
-     * victim was the LRU way of a full set ({@link #victimsAllLru}: its steady-state pass).
+     * {@link #batchedLoop}, the victims' page-filter counts ({@link #victimRunPage}).
      */
     private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
         Cache C = llc[p];
@@ -517,13 +606,11 @@ public final class CacheSystem {
         long[] ct = C.tag, cm = C.meta, csh = C.sharers, ord = C.order;
         int[] sc = C.setCount;
         int mask = C.setMask, ways = C.ways, sh = C.setShift, top = C.lruShift;
-        boolean allLru = ord != null;
         int runs = 0;
         long vPage = -1;
         for (int i = 0; i < n; i++) { // the victims (as Cache.victims) and the conditions above, in one pass
             int set = (int) (line + i) & mask;
             boolean full = ord != null && sc[set] == ways;
-            allLru &= full;
             int ls = full ? set + (((int) (ord[set] >>> top) & 0xf) << sh) : C.victim(line + i);
             slots[i] = ls;
             long vt = ct[ls];
@@ -541,7 +628,6 @@ public final class CacheSystem {
                 }
             }
         }
-        victimsAllLru = allLru;
         victimRuns = runs;
         byte[] cd = C.data;
         for (int i = 0; i < n; ) {
@@ -566,8 +652,9 @@ public final class CacheSystem {
 
     // speed-only scratch: the victim slots batchVictims found (valid until the next bulk access)
     private final int[] victimSlots = new int[64];
-    // speed-only: whether batchVictims found every victim as the LRU way of a full set
-    private boolean victimsAllLru;
+    // speed-only scratch for streamPass: the victims' tags, and which were dirty (bit i: line i)
+    private final long[] victimTags = new long[64];
+    private long victimDirty;
     // speed-only: the valid victims batchVictims found, as runs of lines of one 4 KiB page (page number, count)
     private final long[] victimRunPage = new long[64];
     private final int[] victimRunLen = new int[64];
