@@ -28,9 +28,9 @@ class BulkPathProperties {
         return op.list().ofMinSize(1).ofMaxSize(60);
     }
 
-    /** LLC: 64 sets, so a page's lines fill one way of all sets; an L1 of {@code l1} (4K: 8 sets; 32K: 64 sets, a page's lines in distinct sets). */
-    private static Machine machine(String l1) {
-        Machine m = Hw.machine("l1=" + l1, "llc=64K", "dram=64M");
+    /** An LLC of {@code llc} (64K: 64 sets, so a page's lines fill one way of all sets) and an L1 of {@code l1} (4K: 8 sets; 32K: 64 sets, a page's lines in distinct sets). */
+    private static Machine machine(String l1, String llc) {
+        Machine m = Hw.machine("l1=" + l1, "llc=" + llc, "dram=64M");
         Hw.directAll(m, 1, Hw.key16(1), Hw.key16(2));
         return m;
     }
@@ -52,8 +52,40 @@ class BulkPathProperties {
         sameAsPerLine(ops, "32K");
     }
 
+    /**
+     * With an LLC of 32 sets (and an L1 of 32), where lines 32 apart in a page share a set: a
+     * dirty victim can be another line of the DRAM page a read fills, under the other KeyID, so
+     * the batched paths must stop or decline there (the per-line order fills before it writes back).
+     */
+    @Property(tries = 40)
+    void bulkPathEqualsPerLineProtocolWhenPageLinesShareSets(@ForAll("ops") List<Op> ops) {
+        sameAsPerLine(ops, "16K", "32K");
+    }
+
+    /**
+     * A fill whose victims are dirty lines of the same DRAM page under another KeyID, built on
+     * purpose (random sequences rarely reach it): with 32 LLC sets of 16 ways, lines 8..31 of
+     * page 2 read under KeyID 1 find as victims lines 40..63 of page 2 written under KeyID 0,
+     * while lines 0..7 find lines of another page. The bulk path writes all victims back before
+     * it fills; that must read the same DRAM as the per-line order (see CacheSystem's note on
+     * batched write-backs).
+     */
+    @Example
+    void fillPastDirtyVictimsOfTheSameDramPage() {
+        List<Op> ops = new ArrayList<>();
+        ops.add(new Op(0, 0, 1, 40, 0, 8, 1)); // sets 0..7: the oldest lines, of another page
+        ops.add(new Op(0, 0, 0, 2, 40, 24, 2)); // sets 8..31: page 2, lines 40..63, KeyID 0, dirty
+        for (int j = 0; j < 15; j++) ops.add(new Op(0, 0, 1, 4 + 2 * j, 0, 32, 3 + j)); // fill every set to 16 ways
+        ops.add(new Op(4, 0, 1, 2, 0, 32, 0)); // read page 2, lines 0..31, under KeyID 1
+        sameAsPerLine(ops, "16K", "32K");
+    }
+
     private static void sameAsPerLine(List<Op> ops, String l1) {
-        Machine a = machine(l1), b = machine(l1);
+        sameAsPerLine(ops, l1, "64K");
+    }
+
+    private static void sameAsPerLine(List<Op> ops, String l1, String llc) {
+        Machine a = machine(l1, llc), b = machine(l1, llc);
         int[] keyIds = {0, 1};
         long base = 0x100000, home1 = 32L << 20; // pages in both home ranges
         for (Op o : ops) {

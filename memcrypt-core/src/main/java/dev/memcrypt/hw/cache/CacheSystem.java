@@ -48,6 +48,18 @@ import java.util.Arrays;
  * its LLC and, by inclusion, every L1 of that package; other packages are untouched (real
  * WBINVD acts on the executing processor's caches, which is why Linux uses wbinvd_on_all_cpus).
  *
+ * <h2>Batched write-backs (speed only)</h2>
+ * The bulk paths for whole lines of one page ({@link #streamPass}, {@link #batchVictims}) write
+ * all the victims back before they fill any new line, where the per-line protocol alternates
+ * (write back the victim of line i, fill line i, ...). DRAM reads the same either way, because no
+ * fill of a batch reads a DRAM line that a victim of the batch writes back: a victim of line i
+ * sits in line i's set, so its line number equals i's modulo the number of sets, and so does its
+ * DRAM line (the KeyID bits and the C-bit are above the page offset). The batch is at most
+ * {@code min(sets, 64)} consecutive lines of one page, so no other line of the batch has that
+ * position in the page: the victim is either line i's own DRAM line (written back just before line
+ * i is filled, in both orders) or a line of another DRAM page.
+ * {@code BulkPathProperties.fillPastDirtyVictimsOfTheSameDramPage} builds the closest case.
+ *
  * <p>Not thread-safe: the machine is driven by one thread at a time.
  */
 public final class CacheSystem {
@@ -338,7 +350,7 @@ public final class CacheSystem {
         long gen = m.keyGeneration(keyIdOf.keyId(line));
         long b = coreBit[c];
         if (cpp <= 64 && n >= 2 && n <= C.sets && n <= L.sets && C.order != null && L.order != null && L.count == L.tag.length) {
-            int k = streamPass(C, L, line, n, write, gen, b, m);
+            int k = streamPass(C, L, line, n, write, gen, b);
             if (k > 0) {
                 finishStreamPass(C, line, k, buf, off, write, m);
                 if (k < n) linesInPage(c, line + k, n - k, buf, off + k * LINE, write); // the rest line by line (the page is cached now)
@@ -346,7 +358,7 @@ public final class CacheSystem {
             }
         }
         byte[] cd = C.data;
-        boolean batched = batchVictims(p, line, n, !write, m);
+        boolean batched = batchVictims(p, line, n);
         boolean filled = batched && !write;
         int[] slots = victimSlots;
         if (filled) { // one decryptLines per run of contiguous new slots (one run in the steady state)
@@ -442,10 +454,8 @@ public final class CacheSystem {
      * it. The caller has checked that no cache holds a line of the page (so no lookups or snoops),
      * at most 64 cores per package (no aliased sharer bits), the L1 full and both caches
      * nibble-LRU. The pass stops before the first line for which that is not the steady state:
-     * its LLC set not full, its victim possibly in an L1 (sharers: back-invalidation is the per-line
-     * path's), or, for a read, its victim dirty and another line of the DRAM page being filled
-     * (the per-line order would fill that line before writing it back, and the batched fills come
-     * after all write-backs). Returns the number of lines done; their write-backs, fills and data
+     * its LLC set not full, or its victim possibly in an L1 (sharers: back-invalidation is the
+     * per-line path's). Returns the number of lines done; their write-backs, fills and data
      * are {@link #finishStreamPass}'s, which must run before anything else looks at the caches or
      * DRAM.
      *
@@ -455,12 +465,13 @@ public final class CacheSystem {
      * touches a victim's slot after its eviction. Deferring the victims' write-backs until after
      * the pass keeps their order and their data (the slots' bytes change only in
      * {@link #finishStreamPass}), and deferring the fills after them reads the same DRAM because
-     * no fill reads a line a later victim writes back (the stop rule above).
+     * no fill reads a line that a victim of the batch writes back (the class comment's note on
+     * batched write-backs).
      *
      * <p>The pass reads the L1 victim's LLC metadata before writing the new line's: in a stream the
      * two are often exactly 4 KiB apart, and the other order stalls on the host's 4K-aliasing check.
      */
-    private int streamPass(Cache C, Cache L, long line, int n, boolean write, long gen, long b, MemoryController home) {
+    private int streamPass(Cache C, Cache L, long line, int n, boolean write, long gen, long b) {
         long[] ct = C.tag, cm = C.meta, csh = C.sharers, cord = C.order, lt = L.tag, lm = L.meta, lord = L.order;
         int[] csc = C.setCount, lup = L.up, pf = C.pageFilter, slots = victimSlots;
         long[] vtags = victimTags;
@@ -468,9 +479,7 @@ public final class CacheSystem {
         int lmask = L.setMask, lSetShift = L.setShift, lTop = L.lruShift;
         long cUnused = C.unusedNibbles, lUnused = L.unusedNibbles;
         long cmeta = (gen << 2) | Cache.E, lmeta = (gen << 2) | (write ? Cache.M : Cache.E), keep = ~b;
-        long page = write ? -1 : home.dramLine(line) & ~63L; // the DRAM page the fills read
         long dirty = 0, vPage = -1;
-        boolean vSame = false; // whether the current victim page is the DRAM page the fills read
         int vRun = 0, i = 0;
         for (; i < n; i++) {
             long nl = line + i;
@@ -485,9 +494,7 @@ public final class CacheSystem {
                 if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
                 vPage = vt >>> 6;
                 vRun = 0;
-                vSame = !write && (mc[homeOf.home(vt)].dramLine(vt) & ~63L) == page;
             }
-            if (vd && vSame && (vt & 63) != (nl & 63)) break;
             vRun++;
             slots[i] = ls;
             vtags[i] = vt;
@@ -586,10 +593,10 @@ public final class CacheSystem {
      * Speed only, for {@link #linesInPage}: evicts the LLC victims of the {@code n} lines from
      * {@code line} up front, in line order, if that is the same as evicting each in the loop:
      * the lines fall in distinct LLC sets ({@code n <= sets}), every victim is in no L1 (so the
-     * loop's L1 evictions, which only write into slots of lines held in an L1, never touch it),
-     * and, when the loop fills from DRAM ({@code fills}), no dirty victim is a DRAM line of the
-     * page other than the one filled at its own position (so no fill reads DRAM that the
-     * per-line order would have read before that write-back). Dirty victims that are consecutive
+     * loop's L1 evictions, which only write into slots of lines held in an L1, never touch it);
+     * and no fill of the loop reads a line a victim writes back (the class comment's note on
+     * batched write-backs).
+     * Dirty victims that are consecutive
      * lines of one page in contiguous slots go as one {@code writeBackRun} (one
      * {@code encryptLines} straight from the LLC for a whole page), others one by one, all in
      * line order. Returns whether it did so; {@link #victimSlots} then holds the new lines'
@@ -598,11 +605,10 @@ public final class CacheSystem {
      * drops them ({@link #dropVictims}) before anything else looks at the LLC. It also notes, for
      * {@link #batchedLoop}, the victims' page-filter counts ({@link #victimRunPage}).
      */
-    private boolean batchVictims(int p, long line, int n, boolean fills, MemoryController home) {
+    private boolean batchVictims(int p, long line, int n) {
         Cache C = llc[p];
         if (n < 2 || n > C.sets) return false;
         int[] slots = victimSlots;
-        long page = home.dramLine(line) & ~63L;
         long[] ct = C.tag, cm = C.meta, csh = C.sharers, ord = C.order;
         int[] sc = C.setCount;
         int mask = C.setMask, ways = C.ways, sh = C.setShift, top = C.lruShift;
@@ -622,10 +628,6 @@ public final class CacheSystem {
                 }
                 victimRunLen[runs - 1]++;
                 if (csh[ls] != 0) return false;
-                if (fills && (cm[ls] & 3) == Cache.M) {
-                    long d = mc[homeOf.home(vt)].dramLine(vt);
-                    if ((d & ~63L) == page && d != page + ((line + i) & 63)) return false;
-                }
             }
         }
         victimRuns = runs;
