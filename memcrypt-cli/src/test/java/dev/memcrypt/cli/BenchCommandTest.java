@@ -56,7 +56,17 @@ class BenchCommandTest {
         assertTrue(byName.get("mem-stream").get("bytes_per_second").asLong() > 0, r.out());
         assertTrue(byName.get("mem-random-load").get("ops_per_second").asLong() > 0, r.out());
         assertTrue(byName.get("xts-lines").get("bytes_per_second").asLong() > 0, r.out());
-        assertTrue(byName.get("mem-stream/xts-lines").get("ratio").asDouble() > 0, r.out());
+        JsonNode ratio = byName.get("mem-stream/xts-lines");
+        assertTrue(ratio.get("ratio").asDouble() > 0, r.out());
+        assertEquals(7, ratio.get("rounds").asInt(), r.out());
+        assertTrue(ratio.get("ratio_min").asDouble() <= ratio.get("ratio").asDouble() && ratio.get("ratio").asDouble() <= ratio.get("ratio_max").asDouble(), r.out());
+    }
+
+    @Test
+    void benchMemoryTableGivesTheInterleavedRatioWithItsRange() {
+        Cli.Run r = Cli.run("bench", "memory", "--seconds", "0.05", "--warmup", "0", "--workload", "mem-stream", "--rounds", "3");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().matches("(?s).*mem-stream / xts-lines = \\d\\.\\d\\d \\(median of 3 interleaved rounds, \\d\\.\\d\\d to \\d\\.\\d\\d; target >= 0\\.50\\).*"), r.out());
     }
 
     @Test
@@ -78,6 +88,7 @@ class BenchCommandTest {
     @Test
     void badBenchAreaInputExitsTwo() {
         assertEquals(2, Cli.run("bench", "memory", "--workload", "mem-nope", "--seconds", "0.01").exit());
+        assertEquals(2, Cli.run("bench", "memory", "--rounds", "0", "--seconds", "0.01").exit());
         assertEquals(2, Cli.run("bench", "mm", "--touch", "1").exit());
         assertEquals(2, Cli.run("bench", "mm", "--iterations", "5").exit());
         assertEquals(2, Cli.run("bench", "sme", "--reps", "0").exit());

@@ -72,11 +72,34 @@ public final class Throughput {
                 winOps = 0;
             }
         } while (System.nanoTime() < warmEnd || (!steady && System.nanoTime() < warmCap));
-        long budget = (long) (o.seconds * 1e9);
+        long[] nextDot = {System.nanoTime() + 1_000_000_000L};
+        Window w = window(op, batch, o.seconds, clock, !talk ? null : () -> {
+            if (System.nanoTime() >= nextDot[0]) {
+                progress.print('.');
+                progress.flush();
+                nextDot[0] += 1_000_000_000L;
+            }
+        });
+        if (talk) {
+            progress.println();
+            progress.flush();
+        }
+        double secs = w.used() / 1e9;
+        return new BenchResult(name, engine, metric, w.ops() * bytesPerOp / secs, w.ops() * bytesPerOp, secs, clock.name());
+    }
+
+    /** What one measuring window did: calls of the operation, and time used on the window's clock (ns). */
+    private record Window(long ops, long used) {}
+
+    /**
+     * Runs {@code op} in batches (doubling from {@code batch} while a batch takes under a
+     * millisecond) until {@code seconds} of {@code clock} are used, or four times that plus 10 s of
+     * wall time have passed; {@code tick} (may be null) runs after each batch.
+     */
+    private static Window window(Runnable op, long batch, double seconds, Clock clock, Runnable tick) {
+        long budget = (long) (seconds * 1e9);
         long ops = 0;
-        long start = clock.now();
-        long wallStart = System.nanoTime();
-        long nextDot = wallStart + 1_000_000_000L;
+        long start = clock.now(), wallStart = System.nanoTime();
         long used;
         do {
             long b0 = System.nanoTime();
@@ -84,17 +107,34 @@ public final class Throughput {
             ops += batch;
             if (System.nanoTime() - b0 < 1_000_000 && batch < (1L << 40)) batch *= 2;
             used = clock.now() - start;
-            if (talk && System.nanoTime() >= nextDot) {
-                progress.print('.');
-                progress.flush();
-                nextDot += 1_000_000_000L;
-            }
+            if (tick != null) tick.run();
         } while (used < budget && System.nanoTime() - wallStart < 4 * budget + 10_000_000_000L);
-        if (talk) {
-            progress.println();
-            progress.flush();
-        }
-        double secs = used / 1e9;
-        return new BenchResult(name, engine, metric, ops * bytesPerOp / secs, ops * bytesPerOp, secs, clock.name());
+        return new Window(ops, Math.max(used, 1));
+    }
+
+    /**
+     * The ratio of two workloads' rates, measured in {@code rounds} interleaved rounds (in each,
+     * {@code ref} for {@code seconds} and then {@code op} for {@code seconds}), so that whatever
+     * else the host does weighs on both alike. Both must be warm. Returns the per-round ratios
+     * {@code op / ref}, sorted.
+     */
+    public static double[] interleavedRatios(Runnable ref, long refUnits, Runnable op, long opUnits, int rounds, double seconds, Clock clock) {
+        if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
+        double[] r = new double[rounds];
+        for (int i = 0; i < rounds; i++) r[i] = rate(op, opUnits, seconds, clock) / rate(ref, refUnits, seconds, clock);
+        java.util.Arrays.sort(r);
+        return r;
+    }
+
+    /** Units per second of {@code op} over about {@code seconds} of {@code clock} (batches of about a millisecond). */
+    static double rate(Runnable op, long unitsPerOp, double seconds, Clock clock) {
+        Window w = window(op, 1, seconds, clock, null);
+        return w.ops() * unitsPerOp / (w.used() / 1e9);
+    }
+
+    /** The median of sorted values. */
+    public static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 }

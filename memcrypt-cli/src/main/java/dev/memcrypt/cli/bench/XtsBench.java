@@ -83,35 +83,49 @@ public final class XtsBench implements Callable<Integer> {
 
     /** Runs one workload on one engine. */
     public static BenchResult run(XtsEngine e, String workload, BenchOptions o, PrintWriter progress) {
+        try (Prepared p = prepare(e, workload)) {
+            return Throughput.measure(workload, e.name(), PAGE, p.op(), o, progress);
+        }
+    }
+
+    /** A workload ready to run: {@code op} does one page ({@link #PAGE} bytes); closing destroys the key. */
+    public record Prepared(Runnable op, XtsKey key) implements AutoCloseable {
+        @Override
+        public void close() {
+            key.close();
+        }
+    }
+
+    /** Sets up {@code xts-4k} or {@code xts-lines} on engine {@code e} over 64 pages of random data. */
+    public static Prepared prepare(XtsEngine e, String workload) {
         byte[] keyBytes = new byte[32];
         SplittableRandom rnd = new SplittableRandom(42);
         rnd.nextBytes(keyBytes);
         byte[] mem = new byte[PAGE * PAGES];
         rnd.nextBytes(mem);
         byte[] out = new byte[mem.length];
-        try (XtsKey key = XtsKey.of(keyBytes)) {
-            java.util.Arrays.fill(keyBytes, (byte) 0);
-            Runnable op;
-            if (workload.equals("xts-4k")) {
-                byte[][] tweaks = new byte[PAGES][];
-                for (int p = 0; p < PAGES; p++) tweaks[p] = XtsEngine.dataUnitTweak(p);
-                int[] next = {0};
-                op = () -> {
-                    int p = next[0];
-                    next[0] = (p + 1) & (PAGES - 1);
-                    e.encrypt(key, tweaks[p], mem, p * PAGE, PAGE, out, p * PAGE);
-                };
-            } else {
-                long base = 0x1_0000_0000L;
-                int[] next = {0};
-                op = () -> {
-                    int p = next[0];
-                    next[0] = (p + 1) & (PAGES - 1);
-                    e.encryptLines(key, LineTweak.NONE, base + (long) p * PAGE, mem, p * PAGE, out, p * PAGE, XtsEngine.LINES_PER_PAGE);
-                };
-            }
-            return Throughput.measure(workload, e.name(), PAGE, op, o, progress);
+        XtsKey key = XtsKey.of(keyBytes);
+        java.util.Arrays.fill(keyBytes, (byte) 0);
+        Runnable op;
+        if (workload.equals("xts-4k")) {
+            byte[][] tweaks = new byte[PAGES][];
+            for (int p = 0; p < PAGES; p++) tweaks[p] = XtsEngine.dataUnitTweak(p);
+            int[] next = {0};
+            op = () -> {
+                int p = next[0];
+                next[0] = (p + 1) & (PAGES - 1);
+                e.encrypt(key, tweaks[p], mem, p * PAGE, PAGE, out, p * PAGE);
+            };
+        } else {
+            long base = 0x1_0000_0000L;
+            int[] next = {0};
+            op = () -> {
+                int p = next[0];
+                next[0] = (p + 1) & (PAGES - 1);
+                e.encryptLines(key, LineTweak.NONE, base + (long) p * PAGE, mem, p * PAGE, out, p * PAGE, XtsEngine.LINES_PER_PAGE);
+            };
         }
+        return new Prepared(op, key);
     }
 
     private void compareWithOpenssl(List<BenchResult> results, PrintWriter out, PrintWriter err) {
