@@ -166,6 +166,39 @@ class EncryptMprotectTest {
         f.assertInvariants();
     }
 
+    /**
+     * The flush itself, not only its count: a whole page written under KeyID 0 (dirty in the
+     * caches) changes to a cpu key's KeyID. Afterwards no line of the old frame is cached under
+     * KeyID 0, so no stale write-back can land later on the frame; and after every cache of the
+     * machine is written back, the page still reads as the zeros the new KeyID gave it, wherever
+     * the allocator put it (the freed frame is the likeliest place).
+     */
+    @Test
+    void aPageThatChangesKeyIdLeavesNoLineOfTheOldKeyIdCached() throws Exception {
+        int k = f.cpuKey();
+        long a = f.anon(PAGE, PROT_READ | PROT_WRITE);
+        byte[] secret = new byte[(int) PAGE];
+        java.util.Arrays.fill(secret, (byte) 0x5a);
+        f.k.store(f.p, a, secret);
+        long oldPa = f.p.mm().pageAt(a).pa();
+        java.util.List<Long> dirtyOld = new java.util.ArrayList<>();
+        f.m.caches().forEachLine((level, owner, line, state, gen) -> {
+            if (f.m.keyIdOf(line << 6) == 0 && (f.m.paOf(line << 6) & ~(PAGE - 1L)) == oldPa && state == dev.memcrypt.hw.cache.Cache.M) dirtyOld.add(line);
+        });
+        assertTrue(!dirtyOld.isEmpty(), "the page's lines are dirty under KeyID 0 before the change");
+        f.k.encryptMprotect(f.t, a, PAGE, PROT_READ | PROT_WRITE, k);
+        java.util.List<String> stale = new java.util.ArrayList<>();
+        f.m.caches().forEachLine((level, owner, line, state, gen) -> {
+            if (f.m.keyIdOf(line << 6) == 0 && (f.m.paOf(line << 6) & ~(PAGE - 1L)) == oldPa) stale.add(level + owner + ":" + Long.toHexString(line));
+        });
+        assertEquals(java.util.List.of(), stale, "lines of the old frame still cached under KeyID 0");
+        assertArrayEquals(new byte[(int) PAGE], f.k.load(f.p, a, (int) PAGE));
+        f.m.wbinvdAll();
+        assertArrayEquals(new byte[(int) PAGE], f.k.load(f.p, a, (int) PAGE), "the page after every cache was written back");
+        assertEquals(keyIdOf(k), f.p.mm().pageAt(a).keyId());
+        f.assertInvariants();
+    }
+
     @Test
     void invalidateThenMunmapFreesKeyId() throws Exception {
         int k = f.cpuKey();
