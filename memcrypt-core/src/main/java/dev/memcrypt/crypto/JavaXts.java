@@ -16,10 +16,12 @@ final class JavaXts implements XtsEngine {
         return "reference";
     }
 
-    private static Cipher aes(byte[] raw, int off, int mode) {
+    /** AES with half {@code half} (0: key1, 1: key2) of the raw key1 || key2 (16 or 32 bytes each). */
+    private static Cipher aes(byte[] raw, int half, int mode) {
         try {
             Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
-            SecretKeySpec k = new SecretKeySpec(raw, off, 16, "AES");
+            int h = raw.length / 2;
+            SecretKeySpec k = new SecretKeySpec(raw, half * h, h, "AES");
             c.init(mode, k);
             return c;
         } catch (GeneralSecurityException e) {
@@ -47,7 +49,7 @@ final class JavaXts implements XtsEngine {
         if (len < 16) throw new IllegalArgumentException("XTS data unit must be at least 16 bytes, got " + len);
         byte[] raw = key.raw();
         Cipher k1 = aes(raw, 0, enc ? Cipher.ENCRYPT_MODE : Cipher.DECRYPT_MODE);
-        Cipher k2 = aes(raw, 16, Cipher.ENCRYPT_MODE);
+        Cipher k2 = aes(raw, 1, Cipher.ENCRYPT_MODE);
         byte[] t = new byte[16];
         byte[] buf = new byte[16];
         try {

@@ -32,8 +32,8 @@ final class JdkXts extends BatchXts<JdkXts.JdkWorker> {
     private static final class AesKey implements SecretKey {
         private final byte[] k;
 
-        AesKey(byte[] raw, int off) {
-            k = Arrays.copyOfRange(raw, off, off + 16);
+        AesKey(byte[] raw, int off, int len) {
+            k = Arrays.copyOfRange(raw, off, off + len);
         }
 
         @Override
@@ -74,8 +74,9 @@ final class JdkXts extends BatchXts<JdkXts.JdkWorker> {
         private final Cipher e2;
 
         JdkWorker(byte[] raw) {
-            AesKey k1 = new AesKey(raw, 0);
-            AesKey k2 = new AesKey(raw, 16);
+            int h = raw.length / 2; // 16 (XTS-AES-128) or 32 (XTS-AES-256)
+            AesKey k1 = new AesKey(raw, 0, h);
+            AesKey k2 = new AesKey(raw, h, h);
             try {
                 e1 = Cipher.getInstance("AES/ECB/NoPadding");
                 d1 = Cipher.getInstance("AES/ECB/NoPadding");
@@ -121,7 +122,7 @@ final class JdkXts extends BatchXts<JdkXts.JdkWorker> {
         public void close() {
             super.close();
             Arrays.fill(tmp, (byte) 0);
-            AesKey zero = new AesKey(new byte[16], 0);
+            AesKey zero = new AesKey(new byte[16], 0, 16);
             for (Cipher c : new Cipher[] {e1, d1, e2}) {
                 try {
                     c.init(c == d1 ? Cipher.DECRYPT_MODE : Cipher.ENCRYPT_MODE, zero);

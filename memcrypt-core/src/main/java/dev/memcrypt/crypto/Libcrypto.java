@@ -35,10 +35,12 @@ final class Libcrypto {
     private static final MethodHandle ERR_CLEAR; // void ERR_clear_error(void)
     static final MemorySegment AES_128_ECB;
     static final MemorySegment AES_128_XTS;
+    static final MemorySegment AES_256_ECB;
+    static final MemorySegment AES_256_XTS;
 
     static {
         MethodHandle ctxNew = null, ctxFree = null, init = null, pad = null, update = null, errClear = null;
-        MemorySegment ecb = MemorySegment.NULL, xts = MemorySegment.NULL;
+        MemorySegment ecb = MemorySegment.NULL, xts = MemorySegment.NULL, ecb256 = MemorySegment.NULL, xts256 = MemorySegment.NULL;
         String reason = null, version = "?";
         try {
             SymbolLookup lib = open();
@@ -54,9 +56,13 @@ final class Libcrypto {
             errClear = linker.downcallHandle(find(lib, "ERR_clear_error"), FunctionDescriptor.ofVoid());
             MethodHandle ecbH = linker.downcallHandle(find(lib, "EVP_aes_128_ecb"), FunctionDescriptor.of(ADDRESS));
             MethodHandle xtsH = linker.downcallHandle(find(lib, "EVP_aes_128_xts"), FunctionDescriptor.of(ADDRESS));
+            MethodHandle ecb256H = linker.downcallHandle(find(lib, "EVP_aes_256_ecb"), FunctionDescriptor.of(ADDRESS));
+            MethodHandle xts256H = linker.downcallHandle(find(lib, "EVP_aes_256_xts"), FunctionDescriptor.of(ADDRESS));
             ecb = (MemorySegment) ecbH.invokeExact();
             xts = (MemorySegment) xtsH.invokeExact();
-            if (ecb.equals(MemorySegment.NULL) || xts.equals(MemorySegment.NULL)) throw new IllegalStateException("AES ciphers missing");
+            ecb256 = (MemorySegment) ecb256H.invokeExact();
+            xts256 = (MemorySegment) xts256H.invokeExact();
+            for (MemorySegment c : new MemorySegment[] {ecb, xts, ecb256, xts256}) if (c.equals(MemorySegment.NULL)) throw new IllegalStateException("AES ciphers missing");
             try {
                 MethodHandle ver = linker.downcallHandle(find(lib, "OpenSSL_version"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
                 MemorySegment s = (MemorySegment) ver.invokeExact(0);
@@ -75,6 +81,8 @@ final class Libcrypto {
         ERR_CLEAR = errClear;
         AES_128_ECB = ecb;
         AES_128_XTS = xts;
+        AES_256_ECB = ecb256;
+        AES_256_XTS = xts256;
         AVAILABLE = reason == null;
         UNAVAILABLE_REASON = reason;
         VERSION = version;

@@ -90,18 +90,21 @@ final class LibcryptoXts extends BatchXts<LibcryptoXts.NativeWorker> {
 
         NativeWorker(byte[] raw) {
             MemorySegment key = MemorySegment.ofArray(raw);
-            MemorySegment k1 = key.asSlice(0, 16);
-            MemorySegment k2 = key.asSlice(16, 16);
-            e1 = ecb(k1, 1);
-            d1 = ecb(k1, 0);
-            e2 = ecb(k2, 1);
-            xe = xts(key, 1);
-            xd = xe == null ? null : xts(key, 0);
+            int h = raw.length / 2; // 16 (XTS-AES-128) or 32 (XTS-AES-256)
+            MemorySegment k1 = key.asSlice(0, h);
+            MemorySegment k2 = key.asSlice(h, h);
+            MemorySegment ecb = h == 16 ? Libcrypto.AES_128_ECB : Libcrypto.AES_256_ECB;
+            e1 = ecb(ecb, k1, 1);
+            d1 = ecb(ecb, k1, 0);
+            e2 = ecb(ecb, k2, 1);
+            MemorySegment xts = h == 16 ? Libcrypto.AES_128_XTS : Libcrypto.AES_256_XTS;
+            xe = xts(xts, key, 1);
+            xd = xe == null ? null : xts(xts, key, 0);
         }
 
-        private static MemorySegment ecb(MemorySegment k, int enc) {
+        private static MemorySegment ecb(MemorySegment cipher, MemorySegment k, int enc) {
             MemorySegment ctx = Libcrypto.newContext();
-            if (!Libcrypto.init(ctx, Libcrypto.AES_128_ECB, k, MemorySegment.NULL, enc)) {
+            if (!Libcrypto.init(ctx, cipher, k, MemorySegment.NULL, enc)) {
                 Libcrypto.free(ctx);
                 throw new IllegalStateException("EVP aes-128-ecb init failed");
             }
@@ -109,9 +112,9 @@ final class LibcryptoXts extends BatchXts<LibcryptoXts.NativeWorker> {
             return ctx;
         }
 
-        private static MemorySegment xts(MemorySegment k, int enc) {
+        private static MemorySegment xts(MemorySegment cipher, MemorySegment k, int enc) {
             MemorySegment ctx = Libcrypto.newContext();
-            if (!Libcrypto.init(ctx, Libcrypto.AES_128_XTS, k, MemorySegment.NULL, enc)) {
+            if (!Libcrypto.init(ctx, cipher, k, MemorySegment.NULL, enc)) {
                 Libcrypto.free(ctx); // e.g. OpenSSL refuses key1 == key2
                 return null;
             }

@@ -73,23 +73,29 @@ public final class XtsKey implements Destroyable, AutoCloseable {
         this.cleanable = CLEANER.register(this, state);
     }
 
-    /** Copies a 32-byte key (key1 || key2). */
-    public static XtsKey of(byte[] key32) {
-        if (key32 == null || key32.length != 32) {
-            throw new IllegalArgumentException("XTS-AES-128 key must be 32 bytes, got " + (key32 == null ? "null" : key32.length));
+    /** Copies a key1 || key2 of 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256, IEEE 1619-2007 §5.1). */
+    public static XtsKey of(byte[] key) {
+        if (key == null || (key.length != 32 && key.length != 64)) {
+            throw new IllegalArgumentException("XTS-AES key must be 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256), got " + (key == null ? "null" : key.length));
         }
-        return new XtsKey(key32.clone());
+        return new XtsKey(key.clone());
     }
 
-    /** Copies a data key and a tweak key of 16 bytes each. */
-    public static XtsKey of(byte[] dataKey16, byte[] tweakKey16) {
-        if (dataKey16 == null || dataKey16.length != 16 || tweakKey16 == null || tweakKey16.length != 16) {
-            throw new IllegalArgumentException("data key and tweak key must be 16 bytes each");
+    /** Copies a data key and a tweak key of 16 bytes each (XTS-AES-128) or 32 bytes each (XTS-AES-256). */
+    public static XtsKey of(byte[] dataKey, byte[] tweakKey) {
+        if (dataKey == null || tweakKey == null || dataKey.length != tweakKey.length || (dataKey.length != 16 && dataKey.length != 32)) {
+            throw new IllegalArgumentException("data key and tweak key must be 16 bytes each (XTS-AES-128) or 32 bytes each (XTS-AES-256)");
         }
-        byte[] b = new byte[32];
-        System.arraycopy(dataKey16, 0, b, 0, 16);
-        System.arraycopy(tweakKey16, 0, b, 16, 16);
+        int h = dataKey.length;
+        byte[] b = new byte[2 * h];
+        System.arraycopy(dataKey, 0, b, 0, h);
+        System.arraycopy(tweakKey, 0, b, h, h);
         return new XtsKey(b);
+    }
+
+    /** The AES key size of each half: 128 (XTS-AES-128) or 256 (XTS-AES-256). Fixed for the key's life. */
+    public int aesBits() {
+        return bytes.length * 4;
     }
 
     /** Raw bytes for engines in this package only. */
@@ -101,8 +107,8 @@ public final class XtsKey implements Destroyable, AutoCloseable {
     /** True when key1 equals key2 (allowed by memcrypt, refused by some libraries' XTS modes). */
     boolean halvesEqual() {
         byte[] b = raw();
-        int d = 0;
-        for (int i = 0; i < 16; i++) d |= b[i] ^ b[16 + i];
+        int h = b.length / 2, d = 0;
+        for (int i = 0; i < h; i++) d |= b[i] ^ b[h + i];
         return d == 0;
     }
 

@@ -16,8 +16,8 @@ import java.util.Map;
  * @param maxKeyIdBits    IA32_TME_CAPABILITY[35:32] MK_TME_MAX_KEYID_BITS (0..15)
  * @param maxKeys         IA32_TME_CAPABILITY[50:36] MK_TME_MAX_KEYS (KeyID 0 not counted)
  * @param keyIdBits       MK_TME_KEYID_BITS that firmware writes to IA32_TME_ACTIVATE[35:32]
- * @param algorithms      IA32_TME_CAPABILITY[3:0]: bit0 AES-XTS-128, bit1 +integrity, bit2 AES-XTS-256, bit3 +integrity
- * @param tmePolicy       IA32_TME_ACTIVATE[7:4] that firmware writes (0 = AES-XTS-128)
+ * @param algorithms      IA32_TME_CAPABILITY[3:0]: bit0 AES-XTS-128, bit2 AES-XTS-256 (bits 1 and 3, the integrity variants, are not modelled)
+ * @param tmePolicy       IA32_TME_ACTIVATE[7:4] that firmware writes (0 = AES-XTS-128, 2 = AES-XTS-256: the TME key is then two 256-bit halves)
  * @param bypassSupported IA32_TME_CAPABILITY[31]
  * @param bypass          firmware sets IA32_TME_ACTIVATE[31]: KeyID 0 is not encrypted
  * @param firmwareActivate firmware writes and locks IA32_TME_ACTIVATE at power-on (else software must)
@@ -76,6 +76,7 @@ public record MachineConfig(
         req(cBit >= 32 && cBit <= 51, "cbit", cBit, "32..51");
         req(smePhysBitsLost >= 0 && smePhysBitsLost <= 63, "sme_phys_bits_lost", smePhysBitsLost, "0..63");
         req((algorithms & ~0xf) == 0, "algorithms", algorithms, "bits 3:0");
+        req((algorithms & 0b1010) == 0, "algorithms", algorithms, "bits 0 (AES-XTS-128) and 2 (AES-XTS-256): the integrity variants (bits 1 and 3) are not modelled");
         req(tmePolicy >= 0 && tmePolicy <= 15, "tme_policy", tmePolicy, "0..15");
         req(Integer.bitCount(l1Ways) == 1 && l1Bytes % (64 * l1Ways) == 0 && Integer.bitCount(l1Bytes / (64 * l1Ways)) == 1,
                 "l1", l1Bytes, "power-of-two sets of 64-byte lines");

@@ -34,6 +34,16 @@ final class Vectors {
         return out;
     }
 
+    /** IEEE 1619-2007's XTS-AES-256 vector 10 (64-byte key), in the same format. */
+    static List<Case> ieee1619Aes256() {
+        List<Case> out = new ArrayList<>();
+        for (Map<String, String> e : entries("/vectors/ieee1619/ieee1619-2007-xts-aes-256.txt")) {
+            out.add(new Case("IEEE 1619-2007 vector " + e.get("Vector") + " (XTS-AES-256)", true, Hex.parse(e.get("Key")), Hex.parse(e.get("Tweak")),
+                    Hex.parse(e.get("PTX")), Hex.parse(e.get("CTX"))));
+        }
+        return out;
+    }
+
     /** CAVP XTSGenAES128 entries with byte-aligned data units; {@code skipped[0]} counts the others. */
     static List<Case> cavp(String file, int[] skipped) {
         List<Case> out = new ArrayList<>();

@@ -1,6 +1,7 @@
 package dev.memcrypt.crypto;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memcrypt.util.Hex;
@@ -85,5 +86,39 @@ class XtsVectorTest {
             }
         }
         assertEquals(List.of(), failures);
+    }
+
+    static Stream<Arguments> ieee256Cases() {
+        return engines().flatMap(e -> Vectors.ieee1619Aes256().stream().map(c -> Arguments.of(e.name(), c)));
+    }
+
+    /** XTS-AES-256 (TME policy 2): IEEE 1619-2007 vector 10 on every engine, both directions, and line mode agreeing with data-unit mode. */
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("ieee256Cases")
+    void ieee1619XtsAes256Vector(String engine, Vectors.Case c) {
+        XtsEngine e = XtsEngine.byName(engine);
+        try (XtsKey k = XtsKey.of(c.key())) {
+            assertEquals(256, k.aesBits());
+            assertEquals(Hex.of(c.ct()), Hex.of(e.encrypt(k, c.tweak(), c.pt())), "encrypt");
+            assertEquals(Hex.of(c.pt()), Hex.of(e.decrypt(k, c.tweak(), c.ct())), "decrypt");
+            byte[] lines = new byte[256];
+            e.encryptLines(k, LineTweak.NONE, 0x4000, c.pt(), 0, lines, 0, 4);
+            for (int i = 0; i < 4; i++) {
+                byte[] unit = e.encrypt(k, LineTweak.NONE.tweakFor(0x4000 + 64L * i), java.util.Arrays.copyOfRange(c.pt(), 64 * i, 64 * i + 64));
+                assertEquals(Hex.of(unit), Hex.of(lines, 64 * i, 64), "line " + i);
+            }
+        }
+    }
+
+    @Test
+    void xtsKeyIs32Or64Bytes() {
+        try (XtsKey k = XtsKey.of(new byte[32])) {
+            assertEquals(128, k.aesBits());
+        }
+        for (int n : new int[] {0, 16, 31, 33, 48, 63, 65}) assertThrows(IllegalArgumentException.class, () -> XtsKey.of(new byte[n]), n + " bytes");
+        assertThrows(IllegalArgumentException.class, () -> XtsKey.of(new byte[16], new byte[32]));
+        try (XtsKey k = XtsKey.of(new byte[32], new byte[32])) {
+            assertEquals(256, k.aesBits());
+        }
     }
 }

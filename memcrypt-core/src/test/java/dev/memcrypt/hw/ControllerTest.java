@@ -151,6 +151,43 @@ class ControllerTest {
         for (long pa : new long[] {0x100040, 0x200040}) assertArrayEquals(plain, m.pload(1, pa, 0, 64));
     }
 
+    /**
+     * TME policy 2 (AES-XTS-256): firmware draws a 64-byte TME key (two 256-bit halves) and DRAM
+     * under KeyID 0 is XTS-AES-256 of the line with the same tweak rule; policy 0 stays XTS-AES-128.
+     */
+    @Test
+    void tmePolicy2EncryptsKeyIdZeroWithXtsAes256() {
+        java.util.List<byte[]> drawn = new java.util.ArrayList<>();
+        Entropy counting = dst -> {
+            for (int i = 0; i < dst.length; i++) dst[i] = (byte) (0x31 + 7 * i);
+            drawn.add(dst.clone());
+            return true;
+        };
+        Machine m = Machine.powerOn(MachineConfig.defaults().with("algorithms", "5").with("tme_policy", "2"), counting);
+        assertEquals(2, (m.core(0).rdmsr(TmeMsrs.IA32_TME_ACTIVATE) >>> TmeMsrs.ACT_POLICY_SHIFT) & 0xf);
+        byte[] key = drawn.stream().filter(b -> b.length == 64).findFirst().orElseThrow(() -> new AssertionError("no 64-byte TME key drawn"));
+        byte[] plain = Hw.bytes(128, 12);
+        m.pstore(0, 0x7000, 0, plain);
+        m.wbinvdAll();
+        byte[] k1 = Arrays.copyOfRange(key, 0, 32), k2 = Arrays.copyOfRange(key, 32, 64);
+        assertEquals(Hex.of(expectedXts(k1, k2, 0x7000, plain)), Hex.of(m.dram().read(0x7000, 128)));
+        assertArrayEquals(plain, m.pload(1, 0x7000, 0, 128));
+        Machine p0 = Machine.powerOn(MachineConfig.defaults().with("algorithms", "5"), counting);
+        assertEquals(0, (p0.core(0).rdmsr(TmeMsrs.IA32_TME_ACTIVATE) >>> TmeMsrs.ACT_POLICY_SHIFT) & 0xf);
+        assertEquals(32, drawn.get(drawn.size() - 1).length, "policy 0 draws a 32-byte TME key");
+    }
+
+    /** The integrity variants (capability bits 1 and 3, policies 1 and 3) are not modelled: refused when the machine is configured. */
+    @Test
+    void integrityAlgorithmsAreRefusedAtConfiguration() {
+        for (String a : new String[] {"2", "3", "8", "15"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MachineConfig.defaults().with("algorithms", a));
+            assertTrue(e.getMessage().contains("integrity"), e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Machine.powerOn(MachineConfig.defaults().with("tme_policy", "2")));
+        assertTrue(e.getMessage().contains("policy"), e.getMessage());
+    }
+
     @Test
     void beforeActivationEverythingIsPlaintext() {
         Machine m = Hw.machine("activate=false");

@@ -119,7 +119,12 @@ public final class TmeState {
         return savedKey != null && !savedKey.isDestroyed();
     }
 
-    /** Copy of the saved key for key-select 1 (restore); caller owns it. */
+    /** The AES size of the saved key's halves (128 or 256), when {@link #hasSavedKey()}. */
+    public int savedKeyBits() {
+        return savedKey.aesBits();
+    }
+
+        /** Copy of the saved key for key-select 1 (restore); caller owns it. */
     public XtsKey savedKeyCopy() {
         byte[] b = savedKey.copyBytes();
         try {

@@ -120,13 +120,14 @@ public final class TmeMsrs {
             boolean bypass = (v & ACT_BYPASS) != 0;
             XtsKey key = null;
             if (enable) {
+                int keyBytes = policy == 2 ? 64 : 32; // policy 2: AES-XTS-256, two 256-bit halves
                 if ((v & ACT_KEY_SELECT) == 0) {
-                    byte[] raw = new byte[32];
+                    byte[] raw = new byte[keyBytes];
                     boolean ok = c.machine().entropy().fill(raw);
                     if (ok) key = XtsKey.of(raw);
                     java.util.Arrays.fill(raw, (byte) 0);
-                } else if (tme.hasSavedKey()) {
-                    key = tme.savedKeyCopy();
+                } else if (tme.hasSavedKey() && tme.savedKeyBits() == keyBytes * 4) {
+                    key = tme.savedKeyCopy(); // a key saved under another policy does not restore
                 }
                 if (key == null) { // RNG failure, or nothing saved to restore: reads back ...000b, not locked
                     tme.recordFailedActivation(v);
