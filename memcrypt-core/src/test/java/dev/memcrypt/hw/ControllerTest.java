@@ -188,6 +188,21 @@ class ControllerTest {
         assertTrue(e.getMessage().contains("policy"), e.getMessage());
     }
 
+    /** Mask and base without the enable bit (bit 11) exclude nothing: KeyID 0 there is TME ciphertext. */
+    @Test
+    void exclusionRangeWithoutEnableBitExcludesNothing() {
+        Machine m = Hw.machine("activate=false");
+        var c = m.core(0);
+        c.wrmsr(TmeMsrs.IA32_TME_EXCLUDE_MASK, ((1L << 46) - 1) & ~0xfffffL); // the 1 MiB range, bit 11 clear
+        c.wrmsr(TmeMsrs.IA32_TME_EXCLUDE_BASE, 0x100000);
+        c.wrmsr(TmeMsrs.IA32_TME_ACTIVATE, TmeMsrs.ACT_ENABLE | 6L << TmeMsrs.ACT_KEYID_BITS_SHIFT | 1L << TmeMsrs.ACT_ALGS_SHIFT);
+        byte[] plain = Hw.bytes(64, 10);
+        m.pstore(0, 0x100040, 0, plain);
+        m.wbinvdAll();
+        assertFalse(Arrays.equals(plain, m.dram().read(0x100040, 64)));
+        assertArrayEquals(plain, m.pload(1, 0x100040, 0, 64));
+    }
+
     @Test
     void beforeActivationEverythingIsPlaintext() {
         Machine m = Hw.machine("activate=false");
