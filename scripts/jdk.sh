@@ -1,13 +1,18 @@
 # Sourced by ./memcrypt and .ci/run: sets JAVA_HOME to a JDK 25 or newer, or explains what to install.
-# Looks at $JAVA_HOME, then `java` on PATH, then /usr/lib/jvm/*, /opt/*jdk*, ~/.sdkman and ~/.jdks.
+# Looks at $JAVA_HOME, then `java` on PATH, then /usr/lib/jvm/*, /opt/*jdk*, ~/.sdkman and ~/.jdks
+# (MEMCRYPT_JDK_ROOTS, a space-separated list of JDK directories, replaces those last places: for tests).
 memcrypt_java_feature() { # prints the feature release of the java binary in $1 (e.g. 25)
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p' | head -n1
 }
 memcrypt_find_jdk() {
   local cand home v
+  local -a roots
+  if [ -n "${MEMCRYPT_JDK_ROOTS:-}" ]; then read -r -a roots <<< "$MEMCRYPT_JDK_ROOTS"
+  else roots=(/usr/lib/jvm/* /opt/*jdk* /opt/java/* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*)
+  fi
   for cand in "${JAVA_HOME:-}" \
               "$(command -v java >/dev/null 2>&1 && dirname "$(dirname "$(readlink -f "$(command -v java)")")")" \
-              /usr/lib/jvm/* /opt/*jdk* /opt/java/* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/*; do
+              "${roots[@]}"; do
     [ -n "$cand" ] && [ -x "$cand/bin/java" ] && [ -x "$cand/bin/javac" ] || continue
     v=$(memcrypt_java_feature "$cand/bin/java")
     case "$v" in ''|1.*) continue ;; esac
