@@ -99,6 +99,39 @@ class KlCommandTest {
         assertEquals("ZF=1\n", r.out());
     }
 
+    /**
+     * Independent vectors (memcrypt-core HandleVectorsTest, made by scripts/keylocker_vectors.py with
+     * pyca/cryptography): ik, ek = IWKey.EncryptionKey in memory order (SRC2's 16 bytes, then SRC1's),
+     * restrictions, key, handle. Non-zero, unequal halves: swapping them must change everything.
+     */
+    static final String[][] VECTORS = {
+            {"fb09b921bc42f5160429d357498f223b", "0dc6b69e52b2ba1c9b064a9f0e1b4d4077d8ebc696be977ec2ecc5c245e689bb", "0", "fc24c11235b80bebb7a82ab40bdc69d1",
+                    "00000000000000000000000000000000083a1630cdc4e1b7297f131dfadd5af7a6c9238c3f4e99d98d95f7c847812b1c"},
+            {"4029485a38fe447d6d9cb557dbda0640", "e355a2cf4dc0c97d44e202246fdb690326375459e44ad16684cd0cc0b7a2417a", "1",
+                    "8b0c60732c9dbe3e66809cbe337f579ac0b381cd096ab58349cd611f12c0da15",
+                    "010000010000000000000000000000000d48973ca053e84569ca91b7b3554f8f7e7fb730d7ed8e307c658f7c9729388e8453bac8e818c2df21db8fbce3a4e0dc"}};
+
+    @Test
+    void encryptionKeyIsSrc2ThenSrc1InMemoryOrder() throws Exception {
+        for (String[] v : VECTORS) {
+            String ik = v[0], ek = v[1], r = v[2], key = v[3], want = v[4];
+            String swapped = ek.substring(32) + ek.substring(0, 32);
+            Cli.Run e = memcrypt("kl", "encodekey", "--integrity-key", ik, "--encryption-key", ek, "--restrictions", r, "--key", key);
+            assertEquals(0, e.exit(), e.err());
+            assertEquals(want + "\n", e.out(), "handle of the independent wrap");
+            Cli.Run s = memcrypt("kl", "encodekey", "--integrity-key", ik, "--encryption-key", swapped, "--restrictions", r, "--key", key);
+            assertEquals(0, s.exit(), s.err());
+            assertNotEquals(want + "\n", s.out(), "halves swapped: another IWKey, another handle");
+            Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
+            c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(HexFormat.of().parseHex(key), "AES"));
+            String ct = HexFormat.of().formatHex(c.doFinal(HexFormat.of().parseHex(PT)));
+            assertEquals(ct + "\n", memcrypt("kl", "aesenc", "--integrity-key", ik, "--encryption-key", ek, "--handle", want, PT).out());
+            assertEquals(PT + "\n", memcrypt("kl", "aesdec", "--integrity-key", ik, "--encryption-key", ek, "--handle", want, ct).out());
+            assertEquals("ZF=1\n", memcrypt("kl", "aesenc", "--integrity-key", ik, "--encryption-key", swapped, "--handle", want, PT).out(),
+                    "the vector's handle does not authenticate under the swapped IWKey");
+        }
+    }
+
     static void bad(String... args) {
         Cli.Run r = memcrypt(args);
         assertEquals(2, r.exit(), r.out() + r.err());

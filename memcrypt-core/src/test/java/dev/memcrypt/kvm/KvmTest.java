@@ -56,6 +56,35 @@ class KvmTest {
         return t.stream().filter(e -> e.reason() == reason).count();
     }
 
+    /**
+     * Where any 16-byte needle appears in modelled memory: all of DRAM raw, then every page DRAM
+     * holds as each KeyID in {@code keyIds} reads it (through core 0's caches and the controller).
+     * Pages never written read as zeros raw and are skipped in the KeyID views.
+     */
+    static List<String> sightings(Machine m, int[] keyIds, byte[]... needles) {
+        m.wbinvdAll();
+        List<String> found = new java.util.ArrayList<>();
+        long size = m.dram().size();
+        int chunk = 1 << 20;
+        for (long pa = 0; pa < size; pa += chunk) { // raw (also settles anything posted)
+            int n = (int) Math.min(chunk + 15L, size - pa);
+            scan(m.dram().read(pa, n), "raw DRAM", pa, needles, found);
+        }
+        for (long pa = 0; pa < size; pa += 4096) {
+            if (m.dram().pageArrayIfPresent(pa) == null) continue;
+            for (int k : keyIds) scan(m.pload(0, pa, k, 4096), "KeyID " + k, pa, needles, found);
+        }
+        return found.stream().distinct().toList();
+    }
+
+    static void scan(byte[] b, String view, long base, byte[][] needles, List<String> found) {
+        for (int off = 0; off + 16 <= b.length; off++) {
+            for (byte[] n : needles) {
+                if (b[off] == n[0] && Arrays.equals(b, off, off + 16, n, 0, 16)) found.add(String.format("%s at 0x%x", view, base + off));
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ memory encryption
 
     @Test
@@ -225,12 +254,21 @@ class KvmTest {
         assertTrue(host.zf());
         // the guest's handle still works back in the guest, on another core
         a.vcpu(0).run(3, g -> assertTrue(guestUse(g, ha[0])));
-        // the IWKey is in no DRAM the host could read, and no public API returns key bytes
-        m.wbinvdAll();
-        for (long f : a.frames.values()) {
-            byte[] page = m.dram().read(f, 4096);
-            for (int off = 0; off + 16 <= 4096; off++) assertFalse(Arrays.equals(page, off, off + 16, IK, 0, 16));
-        }
+        // no piece of a guest IWKey anywhere in modelled memory: all of DRAM raw (plaintext anywhere),
+        // and every touched page as the host (KeyID 0: its own memory and its reads of guest frames)
+        // and as guest b (b's KeyID) would read it; and no public API returns key bytes
+        byte[][] iwKey = {IK, E_LO, E_HI};
+        int[] views = {0, b.keyId()};
+        assertNotEquals(0, b.keyId());
+        assertNotEquals(a.keyId(), b.keyId());
+        assertEquals(List.of(), sightings(m, views, iwKey));
+        // the scan is live: the same bytes in host memory, or raw in DRAM, are found
+        long hostPage = m.dram().size() - 4096, rawPage = m.dram().size() - 2 * 4096;
+        m.pstore(0, hostPage + 100, 0, IK);
+        m.dram().write(rawPage + 7, E_HI);
+        List<String> seen = sightings(m, views, iwKey);
+        assertTrue(seen.contains(String.format("KeyID 0 at 0x%x", hostPage + 100)), seen.toString());
+        assertTrue(seen.contains(String.format("raw DRAM at 0x%x", rawPage + 7)), seen.toString());
         for (Method meth : IwKey.class.getMethods()) {
             if (Modifier.isPublic(meth.getModifiers())) assertNotEquals(byte[].class, meth.getReturnType(), meth.getName());
         }

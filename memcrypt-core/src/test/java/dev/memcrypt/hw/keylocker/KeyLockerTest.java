@@ -185,9 +185,15 @@ class KeyLockerTest {
     void encodeKey256OutputsFourRegisters() {
         Core c = klCore(machine());
         c.xmm().set(5, Hw.bytes(16, 5));
+        for (int i = 2; i < 16; i++) if (i != 5) c.xmm().set(i, Hw.bytes(16, 200 + i));
         byte[] h = encode256(c, FIPS_K256, 0);
         assertEquals("00000001000000000000000000000000", Hex.of(h, 0, 16), "KeyType 1 in bits 27:24");
         assertArrayEquals(new byte[16], c.xmm().get(5));
+        // SDM ENCODEKEY256 Operation: XMM0-3 := Handle[511:0]; XMM4 := 0; XMM5 := 0; XMM6 := 0 (SPEC-FACTS §3)
+        assertFalse(Arrays.equals(Hw.bytes(16, 202), c.xmm().get(2)), "XMM2 = wrapped key, low half");
+        assertFalse(Arrays.equals(Hw.bytes(16, 203), c.xmm().get(3)), "XMM3 = wrapped key, high half (unlike ENCODEKEY128)");
+        for (int i = 4; i <= 6; i++) assertArrayEquals(new byte[16], c.xmm().get(i), "XMM" + i + " zeroed");
+        for (int i = 7; i < 16; i++) assertArrayEquals(Hw.bytes(16, 200 + i), c.xmm().get(i), "XMM" + i + " untouched");
     }
 
     @Test

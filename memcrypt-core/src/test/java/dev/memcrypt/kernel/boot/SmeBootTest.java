@@ -10,7 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.MachineConfig;
 import dev.memcrypt.hw.cpu.PageFault;
+import dev.memcrypt.hw.mmu.Mmu;
+import dev.memcrypt.hw.mmu.Pte;
 import dev.memcrypt.hw.sme.SmePlatform;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -126,6 +131,69 @@ class SmeBootTest {
         SmeBootResult r = boot(machine("activate=off"), SmeTest.NONE);
         assertEquals(SmeBootStatus.SME_UNAVAILABLE, r.status());
         assertTrue(r.message().contains("MemEncryptionModEn"), r.message());
+    }
+
+    /** Leaf frame of a walk result (C-bit and flags removed). */
+    static long frame(Machine m, long[] w) {
+        return w[1] & Pte.addrMask(m.config().maxPhysAddr()) & ~m.cBitMask() & -(2L << 20);
+    }
+
+    /**
+     * The routine stops at its first write through the decrypted mapping (#PF), so the machine is
+     * caught inside sme_encrypt_execute: the new PGD is live and still holds both mappings. The
+     * layout is computed here from SPEC-FACTS §4, not taken from SmeBoot.
+     */
+    @Test
+    void insideTheRoutineTheNewPgdIsInCr3AndMapsTheWorkareaInBothRanges() {
+        Machine m = machine();
+        long ks = SmeBoot.LOAD_PHYSICAL_ADDR, ws = SmeBoot.align(ks + K, 2 << 20);
+        long pgd = ws + 2 * 4096 + (2 << 20); // after stack page, routine page and 2 MiB buffer
+        long decBase = 1L << 39; // the PGD index after the workarea's (0)
+        long c = m.cBitMask();
+        Mmu mmu = m.mmu(0);
+        // the loader's tables map the kernel without the C-bit; put that translation in the TLB
+        PageFault f = assertThrows(PageFault.class, () -> SmeBoot.boot(m, SmeBootOptions.defaults().withSizes(K, I).withTest(SmeTest.WRITE_DECRYPTED),
+                InstantSource.system(), x -> assertEquals(ks + 4096, x.mmu(0).translate(ks + 4096, Mmu.Access.WRITE))));
+        assertEquals(decBase + ks, f.cr2());
+        assertEquals(pgd, mmu.cr3() & ~c, "the routine runs on the new PGD: CR3 loaded");
+        // the TLB was flushed: the loader's stale no-C-bit translation of the kernel is gone
+        assertEquals((ks + 4096) | c, mmu.translate(ks + 4096, Mmu.Access.WRITE), "encrypted identity mapping, not the loader's");
+        // the workarea in both ranges of the new PGD: identity and at decBase, decrypted, writable, same frames
+        for (long off : new long[] {0, 4096, 8192, 8192 + (2 << 20)}) { // stack, routine, buffer, page tables
+            long[] id = SmePageTables.walk(m, 0, pgd, ws + off);
+            long[] dec = SmePageTables.walk(m, 0, pgd, decBase + ws + off);
+            for (long[] w : new long[][] {id, dec}) {
+                assertEquals(Pte.P | Pte.RW, w[1] & (Pte.P | Pte.RW), String.format("workarea +0x%x: present and writable", off));
+                assertEquals(0, w[1] & c, "workarea mapped decrypted");
+                assertEquals((ws + off) & -(2L << 20), frame(m, w));
+            }
+            assertEquals(ws + off, mmu.translate(decBase + ws + off, Mmu.Access.WRITE), "the MMU agrees");
+            assertEquals(ws + off, mmu.translate(ws + off, Mmu.Access.WRITE));
+        }
+        // the images: encrypted identity (C-bit) and decrypted, write-protected at decBase
+        long[] kEnc = SmePageTables.walk(m, 0, pgd, ks), kDec = SmePageTables.walk(m, 0, pgd, decBase + ks);
+        assertEquals(c, kEnc[1] & c);
+        assertEquals(Pte.RW, kEnc[1] & Pte.RW);
+        assertEquals(0, kDec[1] & (c | Pte.RW), "decrypted mapping: no C-bit, write-protected");
+        assertEquals(ks, frame(m, kEnc));
+        assertEquals(ks, frame(m, kDec));
+    }
+
+    @Test
+    void reportGivesKernelAndInitrdSizesAndTheTimeTaken() {
+        long[] t = {1_000_000_000L};
+        InstantSource clock = () -> {
+            t[0] += 7_000_000L; // every reading 7 ms later
+            return Instant.ofEpochSecond(0, t[0]);
+        };
+        SmeBootResult r = SmeBoot.boot(machine(), SmeBootOptions.defaults().withSizes(K, I + 12345), clock);
+        assertEquals(SmeBootStatus.ENCRYPTED, r.status(), r.message());
+        assertEquals(Duration.ofMillis(7), r.took(), "sme_encrypt_kernel timed with the injected clock");
+        String rep = r.format();
+        assertTrue(rep.contains(String.format("kernel   0x%09x-0x%09x  4,194,304 bytes", r.kernelStart(), r.kernelStart() + K)), rep);
+        assertTrue(rep.contains(String.format("initrd   0x%09x-0x%09x  2,109,497 bytes", r.initrdStart(), r.initrdStart() + I + 12345)), rep);
+        assertTrue(rep.contains("time     7.0 ms for 8,388,608 bytes"), rep); // 4 MiB kernel + the initrd 2 MiB-aligned: 4 MiB
+        assertTrue(rep.contains("chunks   4"), rep);
     }
 
     // ---------------------------------------------------------------- failure modes
