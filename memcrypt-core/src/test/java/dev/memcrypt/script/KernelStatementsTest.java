@@ -77,6 +77,29 @@ class KernelStatementsTest {
     }
 
     @Test
+    void keyctlProcessAndThreadKeyrings() {
+        ScriptHarness.Run r = run("""
+                p = keyctl add user pk pv @p
+                t = keyctl add user tk tv @t
+                keyctl print $p => "pv"
+                keyctl print $t => "tv"
+                keyctl print %user:pk => "pv"
+                keyctl rdescribe @p => "keyring;0;0;3f010000;_pid"
+                keyctl rdescribe @t => "keyring;0;0;3f010000;_tid"
+                keyctl rlist @p
+                keyctl show @p
+                keyctl list @t
+                keyctl unlink $t @t
+                keyctl list @t => "keyring is empty"
+                """);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("keyring: _pid"), r.out());
+        assertTrue(r.out().contains("\\_ user: pk"), r.out());
+        assertTrue(r.out().contains("1 key in keyring:"), r.out());
+        assertTrue(r.out().contains(" user: tk"), r.out());
+    }
+
+    @Test
     void keyctlStandardInput() {
         ScriptHarness.Run r = run("""
                 k = keyctl padd user piped @u < "from stdin"

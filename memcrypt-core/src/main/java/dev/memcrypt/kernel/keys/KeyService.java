@@ -1228,6 +1228,10 @@ public final class KeyService {
         ErrnoException skipped = null;
         graph.readLock().lock();
         try {
+            // The top-level keyring is itself a candidate (search_nested_keyrings checks it before its
+            // contents): so the thread and process keyrings are possessed by their own task.
+            Key top = start.key();
+            if (match.test(top) && !top.dead && tryGet(top)) return new KeyRef(top, start.possessed());
             Deque<Object[]> queue = new ArrayDeque<>();
             Set<Key> seen = new HashSet<>();
             queue.add(new Object[] {start.key(), 0});

@@ -244,6 +244,71 @@ class KeyctlTest {
     }
 
     @Test
+    void processKeyringAtP() {
+        String k = f.ok(f.alice, "add", "user", "pk", "pv", "@p");
+        String ring = f.ok(f.alice, "rdescribe", "@p");
+        assertEquals("keyring;1000;1000;3f010000;_pid", ring, "created on first use: possessor all, user view");
+        assertEquals("pv", f.ok(f.alice, "print", k));
+        assertEquals("pv", f.ok(f.alice, "print", "%user:pk"), "found through the process keyring");
+        assertEquals("1 key in keyring:\n" + String.format("%9d: --alswrv  1000  1000 user: pk", Integer.parseInt(k)),
+                f.ok(f.alice, "list", "@p"));
+        assertEquals(k, f.ok(f.alice, "rlist", "@p"));
+        String[] show = f.keyctl(f.alice, "show", "@p").out().split("\n");
+        assertEquals(3, show.length, String.join("\n", show));
+        assertEquals("Keyring", show[0]);
+        assertTrue(show[1].endsWith(" --alswrv   1000  1000  keyring: _pid"), show[1]);
+        assertEquals(String.format("%10s --alswrv   1000  1000   \\_ user: pk", k), show[2]);
+        // every thread of the process shares @p; another process has none
+        dev.memcrypt.kernel.task.Task sibling = f.alice.process().newThread(f.alice.cred());
+        assertEquals(f.ok(f.alice, "rlist", "@p"), f.ok(sibling, "rlist", "@p"));
+        assertEquals(show[1], f.keyctl(sibling, "show", "@p").out().split("\n")[1]);
+        dev.memcrypt.kernel.task.Task other = dev.memcrypt.kernel.task.Task.spawn(f.alice.cred());
+        Run none = f.keyctl(other, "show", "@p");
+        assertEquals(1, none.exit());
+        assertEquals("Unable to dump key: Required key not available\n", none.err());
+        // link and unlink through @p
+        String u = f.ok(f.alice, "add", "user", "uk", "uv", "@u");
+        f.ok(f.alice, "link", u, "@p");
+        assertEquals(k + " " + u, f.ok(f.alice, "rlist", "@p"));
+        f.ok(f.alice, "unlink", u, "@p");
+        assertEquals(k, f.ok(f.alice, "rlist", "@p"));
+    }
+
+    @Test
+    void threadKeyringAtT() {
+        String k = f.ok(f.alice, "add", "user", "tk", "tv", "@t");
+        String ring = f.ok(f.alice, "rdescribe", "@t");
+        assertEquals("keyring;1000;1000;3f010000;_tid", ring, "created on first use: possessor all, user view");
+        assertEquals("tv", f.ok(f.alice, "print", k));
+        assertEquals("1 key in keyring:\n" + String.format("%9d: --alswrv  1000  1000 user: tk", Integer.parseInt(k)),
+                f.ok(f.alice, "list", "@t"));
+        String sub = f.ok(f.alice, "newring", "sub", "@t");
+        String inner = f.ok(f.alice, "add", "user", "deep", "d", sub);
+        String[] show = f.keyctl(f.alice, "show", "@t").out().split("\n");
+        assertEquals(5, show.length, String.join("\n", show));
+        assertEquals("Keyring", show[0]);
+        assertTrue(show[1].endsWith(" --alswrv   1000  1000  keyring: _tid"), show[1]);
+        assertEquals(String.format("%10s --alswrv   1000  1000   \\_ user: tk", k), show[2]);
+        assertEquals(String.format("%10s --alswrv   1000  1000   \\_ keyring: sub", sub), show[3]);
+        assertEquals(String.format("%10s --alswrv   1000  1000       \\_ user: deep", inner), show[4]);
+        assertEquals(k + " " + sub, f.ok(f.alice, "rlist", "@t"));
+        // @t is per thread: a second thread of the same process has its own (none yet)
+        dev.memcrypt.kernel.task.Task sibling = f.alice.process().newThread(f.alice.cred());
+        Run none = f.keyctl(sibling, "show", "@t");
+        assertEquals(1, none.exit());
+        assertEquals("Unable to dump key: Required key not available\n", none.err());
+        String k2 = f.ok(sibling, "add", "user", "tk", "other", "@t");
+        assertNotEquals(k, k2);
+        assertNotEquals(f.ok(f.alice, "rdescribe", "@t"), "", "the first thread keeps its own @t");
+        assertEquals(k2, f.ok(sibling, "rlist", "@t"));
+        assertEquals("tv", f.ok(f.alice, "print", k));
+        assertEquals("other", f.ok(sibling, "print", k2));
+        // the other thread's @t key is not possessed here, and its user bits grant view only
+        fails(f.keyctl(sibling, "print", k), 1, "keyctl_read_alloc: Permission denied");
+        assertTrue(f.ok(sibling, "describe", k).endsWith("user: tk"), "viewable through the user bits");
+    }
+
+    @Test
     void setperm() {
         String id = f.ok(f.alice, "add", "user", "foo", "bar", "@u");
         f.ok(f.alice, "setperm", id, "0x3f3f0000");

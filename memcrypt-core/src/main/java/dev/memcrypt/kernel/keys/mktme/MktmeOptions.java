@@ -5,6 +5,7 @@ import dev.memcrypt.kernel.ErrnoException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.function.Consumer;
 import javax.security.auth.Destroyable;
 
 /**
@@ -82,6 +83,14 @@ public final class MktmeOptions implements Destroyable {
     }
 
     public static MktmeOptions parse(byte[] payload) throws ErrnoException {
+        return parse(payload, null);
+    }
+
+    /**
+     * Test hook: {@code keyArrays} (if not null) is shown every key/tweak array the parse allocates,
+     * so a test can check that a rejected payload leaves them zeroed.
+     */
+    static MktmeOptions parse(byte[] payload, Consumer<byte[]> keyArrays) throws ErrnoException {
         if (payload == null || payload.length == 0 || payload.length > MAX_PAYLOAD) throw Errno.EINVAL.exception();
         for (byte b : payload) if (b == 0) throw Errno.EINVAL.exception();
         String s = new String(payload, StandardCharsets.ISO_8859_1);
@@ -112,8 +121,8 @@ public final class MktmeOptions implements Destroyable {
                     case ALGORITHM -> {
                         if (!value.equals(ALG_AES_XTS_128)) throw Errno.EINVAL.exception();
                     }
-                    case KEY -> key = parseHex16(value);
-                    case TWEAK -> tweak = parseHex16(value);
+                    case KEY -> key = parseHex16(value, keyArrays);
+                    case TWEAK -> tweak = parseHex16(value, keyArrays);
                 }
             }
             if (type == null) throw Errno.EINVAL.exception();
@@ -145,9 +154,10 @@ public final class MktmeOptions implements Destroyable {
     }
 
     /** Exactly 32 hex digits (seed 000's hex2bin accepted 33+ and ignored the rest). */
-    private static byte[] parseHex16(String v) throws ErrnoException {
+    private static byte[] parseHex16(String v, Consumer<byte[]> keyArrays) throws ErrnoException {
         if (v.length() != 32) throw Errno.EINVAL.exception();
         byte[] out = new byte[16];
+        if (keyArrays != null) keyArrays.accept(out);
         for (int i = 0; i < 16; i++) {
             int hi = Character.digit(v.charAt(2 * i), 16), lo = Character.digit(v.charAt(2 * i + 1), 16);
             if (hi < 0 || lo < 0) {

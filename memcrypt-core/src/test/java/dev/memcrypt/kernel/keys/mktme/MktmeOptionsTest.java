@@ -1,13 +1,16 @@
 package dev.memcrypt.kernel.keys.mktme;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.ErrnoException;
+import dev.memcrypt.util.Hex;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -27,26 +30,45 @@ class MktmeOptionsTest {
         assertFalse(e.getMessage().contains(K.substring(0, 8)), "message must not echo key bytes");
     }
 
-    static Stream<String> acceptedCases() {
+    /** payload, then what it must parse to: type, key hex (null: none), tweak hex (null: none). */
+    static Stream<Arguments> acceptedCases() {
+        MktmeOptions.Type user = MktmeOptions.Type.USER, cpu = MktmeOptions.Type.CPU;
         return Stream.of(
-        "type=user algorithm=aes-xts-128 key=" + K + " tweak=" + T,
-        "tweak=" + T + " key=" + K + " algorithm=aes-xts-128 type=user",
-        "type=user\talgorithm=aes-xts-128\tkey=" + K + "\ttweak=" + T,
-        "  type=user  \t algorithm=aes-xts-128 key=" + K.toUpperCase() + " tweak=" + T + "  ",
-        "type=cpu algorithm=aes-xts-128",
-        "type=cpu algorithm=aes-xts-128 key=" + K,
-        "type=cpu algorithm=aes-xts-128 tweak=" + T,
-        "type=cpu algorithm=aes-xts-128 key=" + K + " tweak=" + T,
-        "type=clear",
-        "type=no-encrypt",
-        "\ttype=clear\t");
+        Arguments.of("type=user algorithm=aes-xts-128 key=" + K + " tweak=" + T, user, K, T),
+        // reordered options
+        Arguments.of("tweak=" + T + " key=" + K + " algorithm=aes-xts-128 type=user", user, K, T),
+        // tabs as separators
+        Arguments.of("type=user\talgorithm=aes-xts-128\tkey=" + K + "\ttweak=" + T, user, K, T),
+        // runs of blanks, leading/trailing blanks, uppercase hex (parsed to the same bytes)
+        Arguments.of("  type=user  \t algorithm=aes-xts-128 key=" + K.toUpperCase() + " tweak=" + T + "  ", user, K, T),
+        Arguments.of("type=user algorithm=aes-xts-128 key=" + K.toUpperCase() + " tweak=" + T.toUpperCase(), user, K, T),
+        // mixed-case hex, and key and tweak swapped in value (they are not interchangeable)
+        Arguments.of("type=user algorithm=aes-xts-128 key=FfEeDdCcBbAa99887766554433221100 tweak=" + K, user, T, K),
+        Arguments.of("type=cpu algorithm=aes-xts-128", cpu, null, null),
+        Arguments.of("type=cpu algorithm=aes-xts-128 key=" + K, cpu, K, null),
+        Arguments.of("type=cpu algorithm=aes-xts-128 tweak=" + T, cpu, null, T),
+        Arguments.of("type=cpu algorithm=aes-xts-128 key=" + K + " tweak=" + T, cpu, K, T),
+        Arguments.of("algorithm=aes-xts-128\ttype=cpu", cpu, null, null),
+        Arguments.of("type=clear", MktmeOptions.Type.CLEAR, null, null),
+        Arguments.of("type=no-encrypt", MktmeOptions.Type.NO_ENCRYPT, null, null),
+        Arguments.of("\ttype=clear\t", MktmeOptions.Type.CLEAR, null, null),
+        Arguments.of(" \t type=no-encrypt", MktmeOptions.Type.NO_ENCRYPT, null, null));
     }
 
     @ParameterizedTest
     @MethodSource("acceptedCases")
-    void accepted(String s) throws ErrnoException {
+    void accepted(String s, MktmeOptions.Type type, String key, String tweak) throws ErrnoException {
         MktmeOptions o = parse(s);
+        assertEquals(type, o.type(), "type");
+        // algorithm=aes-xts-128 is the only algorithm: every kind carries its bit, and the command is the type's
+        assertEquals(KeyProgram.ALG_AES_XTS_128, o.keyIdCtrl() & ~0xff, "algorithm bits");
+        assertEquals(type.command(), o.keyIdCtrl() & 0xff, "command");
+        assertEquals(key, o.dataKey() == null ? null : Hex.of(o.dataKey()), "key bytes");
+        assertEquals(tweak, o.tweakKey() == null ? null : Hex.of(o.tweakKey()), "tweak bytes");
+        byte[] dk = o.dataKey(), tk = o.tweakKey();
         o.destroy();
+        if (dk != null) assertArrayEquals(new byte[16], dk, "key wiped by destroy");
+        if (tk != null) assertArrayEquals(new byte[16], tk, "tweak wiped by destroy");
     }
 
     static Stream<String> rejectedCases() {

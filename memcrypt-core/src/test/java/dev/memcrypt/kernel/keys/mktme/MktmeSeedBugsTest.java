@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -67,13 +68,21 @@ class MktmeSeedBugsTest {
         final List<KeyProgram> seen = new ArrayList<>();
         final List<byte[]> fields = new ArrayList<>();
         final List<Integer> cpus = new ArrayList<>();
+        /** Runs before each program is forwarded (on the programming thread); null: none. */
+        volatile java.util.function.Consumer<KeyProgram> before;
 
         Recorder(KeyTableProgrammer next) {
             this.next = next;
         }
 
         @Override
-        public synchronized ProgramStatus program(int cpu, KeyProgram p) {
+        public ProgramStatus program(int cpu, KeyProgram p) {
+            java.util.function.Consumer<KeyProgram> b = before;
+            if (b != null) b.accept(p); // outside the monitor, so a blocked hook holds no Recorder lock
+            return record(cpu, p);
+        }
+
+        private synchronized ProgramStatus record(int cpu, KeyProgram p) {
             seen.add(p);
             cpus.add(cpu);
             byte[] f = new byte[32];
@@ -200,6 +209,12 @@ class MktmeSeedBugsTest {
         assertEquals(live, svc.liveKeys().size());
         assertEquals(q[0], svc.quotaUsage(0)[0]);
         assertEquals(q[1], svc.quotaUsage(0)[1]);
+        // and nothing unwiped: the key and tweak the parser had decoded before the bad option are zero
+        // (the preparsed payload buffer itself: MktmeKeyWipeTest#payloadZeroAfterFailedParse)
+        List<byte[]> decoded = new ArrayList<>();
+        assertThrows(ErrnoException.class, () -> MktmeOptions.parse(b(USER + " bogus=1"), decoded::add));
+        assertEquals(2, decoded.size(), "key and tweak were decoded before the unknown option");
+        for (byte[] a : decoded) assertTrue(Arrays.equals(new byte[16], a), "decoded key bytes wiped");
     }
 
     @Test
@@ -263,14 +278,53 @@ class MktmeSeedBugsTest {
     void seedBug17_referenceTakenDuringUpdateWaitsForIt() throws Exception {
         int id = add("m", CPU);
         int keyId = keyIdOf(id);
-        // A get() racing with update either lands first (update EBUSY) or after (sees the new key).
-        CompletableFuture<Void> vma = CompletableFuture.runAsync(() -> type.keyIds().get(keyId));
+        // Park the update inside its first PCONFIG: after its reference-count check, before
+        // programming is done. A VMA reference requested exactly then must wait for the update.
+        CountDownLatch programming = new CountDownLatch(1), release = new CountDownLatch(1);
+        List<Integer> refsWhileProgramming = java.util.Collections.synchronizedList(new ArrayList<>());
+        rec.before = p -> {
+            if (p.command() != KeyProgram.CMD_CLEAR_KEY) return;
+            refsWhileProgramming.add(type.keyIds().refCount(keyId)); // the updater holds the map lock (reentrant)
+            if (programming.getCount() == 0) return;
+            programming.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        Throwable[] updateFailure = {null};
+        Thread updater = new Thread(() -> {
+            try {
+                svc.update(root, id, b("type=clear"));
+            } catch (Throwable t) {
+                updateFailure[0] = t;
+            }
+        }, "updater");
+        Thread vma = new Thread(() -> type.keyIds().get(keyId), "vma");
+        updater.start();
         try {
-            svc.update(root, id, b("type=clear"));
-        } catch (ErrnoException e) {
-            assertEquals(Errno.EBUSY, e.errno());
+            assertTrue(programming.await(30, TimeUnit.SECONDS), "update reached PCONFIG");
+            vma.start();
+            // wait (no timing assertion) until the VMA thread is queued on the map lock the update holds
+            while (!type.keyIds().lock.hasQueuedThread(vma)) {
+                assertTrue(vma.isAlive(), "the reference was taken while update was programming");
+                Thread.onSpinWait();
+            }
+            assertTrue(type.keyIds().lock.isLocked() && !type.keyIds().lock.isHeldByCurrentThread());
+        } finally {
+            release.countDown();
         }
-        vma.get();
-        assertEquals(2, type.keyIds().refCount(keyId));
+        updater.join();
+        vma.join();
+        rec.before = null;
+        assertEquals(null, updateFailure[0], "update succeeds: the reference came after its check");
+        assertEquals(List.of(1, 1), refsWhileProgramming, "no new reference while either package was programmed");
+        assertEquals(MktmeOptions.Type.CLEAR, type.programmedType(keyId));
+        for (int p = 0; p < 2; p++) assertEquals(KeyTable.Mode.TME, pc.table(p).get(keyId).mode(), "package " + p + " cleared");
+        assertEquals(2, type.keyIds().refCount(keyId), "the VMA's reference landed after the update");
+        // and now that the reference exists, a further update is EBUSY
+        assertEquals(Errno.EBUSY, assertThrows(ErrnoException.class, () -> svc.update(root, id, b(CPU))).errno());
+        type.keyIds().put(keyId);
     }
 }
