@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memcrypt.hw.Entropy;
+import dev.memcrypt.hw.Machine;
+import dev.memcrypt.hw.MachineConfig;
+import dev.memcrypt.hw.controller.KeyTable;
 import dev.memcrypt.kernel.Errno;
 import dev.memcrypt.kernel.ErrnoException;
 import dev.memcrypt.kernel.cred.Cred;
@@ -22,6 +26,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -42,19 +47,43 @@ class MktmeStressTest {
     };
     static final Set<Errno> EXPECTED = EnumSet.of(Errno.ENOKEY, Errno.EBUSY, Errno.EKEYREVOKED, Errno.EKEYEXPIRED, Errno.EACCES); // EACCES: a refilled key no longer possessed
 
+    /** What a stress run drives: the key service, the mktme type, its clock, and each package's key table. */
+    record Rig(KeyService svc, MktmeKeyType mktme, KeysFixture.MutableClock clock, IntFunction<KeyTable> table) {
+        static Rig soft() {
+            KeysFixture f = new KeysFixture(2, 2, 31, true);
+            return new Rig(f.svc, f.mktme, f.clock, f.pconfig::table);
+        }
+
+        /** The machine model's own PCONFIG and per-package key tables (2 packages x 2 cores), as the booted kernel uses them. */
+        static Rig machine() {
+            Machine m = Machine.powerOn(MachineConfig.defaults().with("l1", "4K").with("llc", "64K").with("dram", "64M"), Entropy.seeded(5));
+            KeysFixture.MutableClock clock = new KeysFixture.MutableClock();
+            KeyService svc = new KeyService(clock, new SplittableRandom(42), KeyService.Limits.linuxDefaults());
+            MktmeKeyType t = new MktmeKeyType(new MktmeKeyIds(31), new MachinePconfig(m), Entropy.seeded(9), true);
+            for (int cpu = 0; cpu < m.config().cores(); cpu++) t.cpuOnlineAtBoot(cpu, m.core(cpu).pkg().id());
+            svc.registerType(t);
+            return new Rig(svc, t, clock, p -> m.pkg(p).keyTable());
+        }
+    }
+
     @Test
     void stress100kOperations() throws Exception {
-        run(4, 25_000);
+        run(Rig.soft(), 4, 25_000);
+    }
+
+    /** The same 100,000 operations against the machine model's PCONFIG (DEVICE_BUSY, real key tables and their generations). */
+    @Test
+    void stress100kOperationsOnTheMachinesKeyTables() throws Exception {
+        run(Rig.machine(), 4, 25_000);
     }
 
     @Tag("slow")
     @Test
     void stress1MOperations() throws Exception {
-        run(4, 250_000);
+        run(Rig.soft(), 4, 250_000);
     }
 
-    void run(int threads, int opsPerThread) throws Exception {
-        KeysFixture f = new KeysFixture(2, 2, 31, true);
+    void run(Rig f, int threads, int opsPerThread) throws Exception {
         Map<Integer, Boolean> serials = new ConcurrentHashMap<>();
         ConcurrentLinkedQueue<Integer> vmaRefs = new ConcurrentLinkedQueue<>();
         ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
@@ -71,45 +100,45 @@ class MktmeStressTest {
                     try {
                         int op = r.nextInt(100);
                         if (serials.size() < 8 && r.nextInt(16) == 0) {
-                            for (Key lk : f.svc.liveKeys()) if (lk.type() == f.mktme && !lk.isDead()) serials.put(lk.serial(), true);
+                            for (Key lk : f.svc().liveKeys()) if (lk.type() == f.mktme() && !lk.isDead()) serials.put(lk.serial(), true);
                         }
                         Integer pick = pick(serials, r);
                         if (op < 30 || pick == null) {
-                            int id = f.svc.addKey(t, "mktme", "w" + worker + "-" + r.nextInt(40),
+                            int id = f.svc().addKey(t, "mktme", "w" + worker + "-" + r.nextInt(40),
                                     OPTS[r.nextInt(OPTS.length)].getBytes(StandardCharsets.UTF_8), KeyService.KEY_SPEC_USER_KEYRING);
                             serials.put(id, true);
                             created.incrementAndGet();
                         } else if (op < 45) {
-                            f.svc.update(t, pick, OPTS[r.nextInt(OPTS.length)].getBytes(StandardCharsets.UTF_8));
+                            f.svc().update(t, pick, OPTS[r.nextInt(OPTS.length)].getBytes(StandardCharsets.UTF_8));
                         } else if (op < 68) {
                             serials.remove(pick);
-                            f.svc.invalidate(t, pick);
+                            f.svc().invalidate(t, pick);
                         } else if (op < 73) {
-                            f.svc.revoke(t, pick);
+                            f.svc().revoke(t, pick);
                         } else if (op < 83) {
-                            Key k = f.svc.acquire(pick);
+                            Key k = f.svc().acquire(pick);
                             if (k != null) {
                                 try {
                                     int keyId = MktmeKeyType.keyIdOf(k);
                                     if (keyId != 0) {
-                                        f.mktme.keyIds().get(keyId);
+                                        f.mktme().keyIds().get(keyId);
                                         vmaRefs.add(keyId);
                                     }
                                 } finally {
-                                    f.svc.release(k);
+                                    f.svc().release(k);
                                 }
                             } else {
                                 serials.remove(pick);
                             }
                         } else if (op < 95) {
                             Integer keyId = vmaRefs.poll();
-                            if (keyId != null) f.mktme.keyIds().put(keyId);
+                            if (keyId != null) f.mktme().keyIds().put(keyId);
                         } else if (op < 98) {
-                            f.svc.unlink(t, pick, KeyService.KEY_SPEC_USER_KEYRING);
+                            f.svc().unlink(t, pick, KeyService.KEY_SPEC_USER_KEYRING);
                             serials.remove(pick);
                         } else {
-                            if (worker == 0) f.clock.advance(Duration.ofSeconds(301));
-                            f.svc.gc();
+                            if (worker == 0) f.clock().advance(Duration.ofSeconds(301));
+                            f.svc().gc();
                         }
                     } catch (ErrnoException e) {
                         errors.incrementAndGet();
@@ -138,18 +167,18 @@ class MktmeStressTest {
         assertTrue(ops.get() >= 100_000);
 
         // quiesce: drop VMA references, collect garbage, then check
-        f.svc.gc();
-        List<String> v0 = MktmeInvariants.check(f.svc, f.mktme, f.pconfig::table, counts(vmaRefs));
+        f.svc().gc();
+        List<String> v0 = MktmeInvariants.check(f.svc(), f.mktme(), f.table(), counts(vmaRefs));
         assertEquals(List.of(), v0, "with VMA references outstanding");
         Integer k;
-        while ((k = vmaRefs.poll()) != null) f.mktme.keyIds().put(k);
-        f.clock.advance(Duration.ofSeconds(301));
-        f.svc.gc();
-        assertEquals(List.of(), MktmeInvariants.check(f.svc, f.mktme, f.pconfig::table, null));
+        while ((k = vmaRefs.poll()) != null) f.mktme().keyIds().put(k);
+        f.clock().advance(Duration.ofSeconds(301));
+        f.svc().gc();
+        assertEquals(List.of(), MktmeInvariants.check(f.svc(), f.mktme(), f.table(), null));
         // everything cleared away: every KeyID is free again
-        f.svc.clear(Task.spawn(Cred.root()), KeyService.KEY_SPEC_USER_KEYRING);
-        assertEquals(31, f.mktme.keyIds().available(), "no KeyID leaked");
-        assertEquals(List.of(), MktmeInvariants.check(f.svc, f.mktme, f.pconfig::table, null));
+        f.svc().clear(Task.spawn(Cred.root()), KeyService.KEY_SPEC_USER_KEYRING);
+        assertEquals(31, f.mktme().keyIds().available(), "no KeyID leaked");
+        assertEquals(List.of(), MktmeInvariants.check(f.svc(), f.mktme(), f.table(), null));
         assertFalse(created.get() == 0);
         System.out.printf("mktme stress: %d ops, %d keys created, %d errno results %s%n", ops.get(), created.get(), errors.get(), byErrno);
     }
