@@ -99,6 +99,39 @@ class KernelStatementsTest {
         assertTrue(r.out().contains(" user: tk"), r.out());
     }
 
+    /** /proc/keys and /proc/key-users through the script: an mktme key shows with its KeyID, and another user sees only its own keys. */
+    @Test
+    void catProcKeysAndKeyUsers() {
+        ScriptHarness.Run r = run("""
+                k = keyctl add mktme demo "type=cpu algorithm=aes-xts-128" @u
+                cat /proc/keys
+                cat /proc/key-users
+                as uid=1000 gid=1000
+                u = keyctl add user mine secret @u
+                cat /proc/keys
+                as root
+                cat /proc/stat
+                """);
+        assertEquals(2, r.exit(), r.out() + r.err()); // the last line is a syntax error, found before anything runs
+        assertTrue(r.err().contains("only /proc/keys and /proc/key-users"), r.err());
+        ScriptHarness.Run ok = run("""
+                k = keyctl add mktme demo "type=cpu algorithm=aes-xts-128" @u
+                cat /proc/keys
+                cat /proc/key-users
+                as uid=1000 gid=1000
+                u = keyctl add user mine secret @u
+                cat /proc/keys
+                """);
+        assertEquals(0, ok.exit(), ok.out() + ok.err());
+        String out = ok.out();
+        assertTrue(out.matches("(?s).*[0-9a-f]{8} I--Q---\\s+\\d+ perm [0-9a-f]{8}     0     0 mktme     demo: .*"), out);
+        assertTrue(out.matches("(?s).*\\n?\\s+0:\\s+\\d+ \\d+/\\d+ \\d+/1000000 .*"), out);
+        int uidView = out.lastIndexOf("cat /proc/keys");
+        String aliceView = out.substring(uidView);
+        assertTrue(aliceView.contains(" user      mine: 6"), aliceView);
+        assertTrue(!aliceView.contains(" demo: "), "uid 1000 sees root's key: " + aliceView);
+    }
+
     @Test
     void keyctlStandardInput() {
         ScriptHarness.Run r = run("""

@@ -691,7 +691,7 @@ public final class KeyService {
                 }
                 sb.append(String.format("%08x %c%c%c%c%c%c%c %5d %4s %08x %5d %5d %-9.9s %s%n",
                         k.serial(),
-                        k.state == Key.State.POSITIVE ? 'I' : '-',
+                        k.state != Key.State.UNINSTANTIATED ? 'I' : '-', // instantiated: positive or negative (proc_keys_show)
                         k.revoked ? 'R' : '-',
                         k.dead ? 'D' : '-',
                         k.inQuota ? 'Q' : '-',

@@ -92,6 +92,21 @@ public final class KernelStatements implements StatementProvider {
             java.util.List<String> m = ScriptKernel.of(s).kernel().dmesg();
             return m.isEmpty() ? Value.VOID : Value.str(String.join("\n", m) + "\n");
         }));
+        r.register(Statement.of("cat", "cat /proc/keys | cat /proc/key-users",
+                "the key service's listings as the current task reads them: /proc/keys (the keys it may view, as"
+                        + " proc_keys_show prints them) and /proc/key-users (per-user counts and quotas)", a -> {
+                    List<Token> ts = a.tokens();
+                    if (ts.size() != 1 || !ts.getFirst().isLiteral()) throw a.error("cat takes one path: /proc/keys or /proc/key-users");
+                    String path = ts.getFirst().literal();
+                    if (!path.equals("/proc/keys") && !path.equals("/proc/key-users")) {
+                        throw a.error("cat: only /proc/keys and /proc/key-users exist here, not " + path);
+                    }
+                    return s -> {
+                        ScriptKernel k = ScriptKernel.of(s);
+                        String text = path.equals("/proc/keys") ? k.kernel().keys().procKeys(k.current()) : k.kernel().keys().procKeyUsers();
+                        return text.isEmpty() ? Value.VOID : Value.str(text);
+                    };
+                }));
         r.register(Statement.of("clock advance", "clock advance SECONDS", "moves the kernel's clock forward (key expiry)", a -> {
             Arg<Long> secs = a.num("SECONDS", 0, 100L * 365 * 24 * 3600);
             return s -> {
