@@ -318,8 +318,17 @@ public final class Keyctl {
         return new Exit(2);
     }
 
-    /** keyutils' find_key_by_type_and_desc: the first viewable key in /proc/keys with that type and description. */
+    /**
+     * keyutils' find_key_by_type_and_desc: request_key(2) first (the caller's own thread, process
+     * and session keyrings, so a possessed key wins), then the first viewable key in /proc/keys
+     * with that type and description.
+     */
     private int findByTypeAndDesc(Task t, String type, String desc) {
+        try {
+            return svc.requestKey(t, type, desc, 0);
+        } catch (ErrnoException e) {
+            // ENOKEY and the rest: fall back to /proc/keys, as keyutils does
+        }
         for (String line : svc.procKeys(t).split("\n")) {
             String[] f = line.trim().split("\\s+", 9);
             if (f.length < 9 || !f[7].equals(type)) continue;

@@ -306,6 +306,12 @@ class KeyctlTest {
         // the other thread's @t key is not possessed here, and its user bits grant view only
         fails(f.keyctl(sibling, "print", k), 1, "keyctl_read_alloc: Permission denied");
         assertTrue(f.ok(sibling, "describe", k).endsWith("user: tk"), "viewable through the user bits");
+        // by name, each thread finds its own: keyutils asks request_key (the caller's keyrings) before /proc/keys
+        assertEquals("other", f.ok(sibling, "print", "%user:tk"));
+        assertEquals("tv", f.ok(f.alice, "print", "%user:tk"));
+        // a key none of the caller's keyrings hold is still found through /proc/keys (viewable), then refused
+        f.ok(sibling, "unlink", k2, "@t");
+        fails(f.keyctl(sibling, "print", "%user:tk"), 1, "keyctl_read_alloc: Permission denied");
     }
 
     @Test
