@@ -21,12 +21,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code memcrypt xts encrypt|decrypt --key HEX64 (--tweak HEX32 | --data-unit N | --line-address PA) [HEX]}:
- * one XTS-AES-128 data unit (IEEE 1619-2007), or one 64-byte memory line at a physical address.
+ * {@code memcrypt xts encrypt|decrypt --key HEX64|HEX128 (--tweak HEX32 | --data-unit N | --line-address PA) [HEX]}:
+ * one XTS-AES-128 or XTS-AES-256 data unit (IEEE 1619-2007), or one 64-byte memory line at a physical address.
  * Bad input exits 2 with a one-line error that names the problem and never echoes key bytes.
  */
 @Command(name = "xts", mixinStandardHelpOptions = true,
-        description = "Encrypt or decrypt one XTS-AES-128 data unit (IEEE 1619-2007) or one 64-byte memory line.",
+        description = "Encrypt or decrypt one XTS-AES-128 or XTS-AES-256 data unit (IEEE 1619-2007) or one 64-byte memory line.",
         subcommands = {XtsCommand.Encrypt.class, XtsCommand.Decrypt.class})
 public final class XtsCommand implements Runnable {
     @Spec
@@ -53,7 +53,8 @@ public final class XtsCommand implements Runnable {
 
     /** Options shared by encrypt and decrypt (a picocli mixin). */
     static final class Args {
-        @Option(names = "--key", paramLabel = "HEX64", required = true, description = "key1 || key2: 32 bytes as 64 hex digits.")
+        @Option(names = "--key", paramLabel = "HEX64|HEX128", required = true,
+                description = "key1 || key2: 32 bytes as 64 hex digits (XTS-AES-128) or 64 bytes as 128 hex digits (XTS-AES-256).")
         String key;
 
         @ArgGroup(exclusive = true, multiplicity = "1")
@@ -105,8 +106,8 @@ public final class XtsCommand implements Runnable {
     static int run(CommandSpec spec, Args a, boolean encrypt) {
         byte[] keyBytes = parseHex("--key", a.key);
         try {
-            if (keyBytes.length != 32) {
-                throw bad("--key must be 64 hex digits (32 bytes: key1 || key2), got " + keyBytes.length * 2);
+            if (keyBytes.length != 32 && keyBytes.length != 64) {
+                throw bad("--key must be 64 hex digits (XTS-AES-128) or 128 (XTS-AES-256), key1 || key2, got " + keyBytes.length * 2);
             }
             XtsEngine engine = a.engine == null ? XtsEngine.best() : XtsEngine.byName(a.engine);
             byte[] data = a.data != null ? parseHex("data", a.data) : parseHex("stdin", readStdin());

@@ -24,6 +24,15 @@ class XtsCommandTest {
         assertEquals(CT + System.lineSeparator(), r.out());
     }
 
+    /** XTS-AES-256 with a 128-hex-digit key: IEEE 1619-2007 vector 10's first two blocks (data unit 0xff). */
+    @Test
+    void encryptsWithAnXtsAes256Key() {
+        String key = "27182818284590452353602874713526624977572470936999595749669676273141592653589793238462643383279502884197169399375105820974944592";
+        Cli.Run r = Cli.run("xts", "encrypt", "--key", key, "--data-unit", "0xff", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b", r.out().strip());
+    }
+
     @Test
     void decryptsFromStdin() {
         Cli.Run r = Cli.runWithStdin(CT.toUpperCase() + "\n", "xts", "decrypt", "--key", KEY, "--tweak", TWEAK);
@@ -60,8 +69,8 @@ class XtsCommandTest {
                 Arguments.of("bad hex in data", new String[] {"encrypt", "--key", KEY, "--tweak", TWEAK, "44zz" + PT}, "data: bad hex"),
                 Arguments.of("odd hex digits in data", new String[] {"encrypt", "--key", KEY, "--tweak", TWEAK, PT + "4"}, "odd number"),
                 Arguments.of("bad hex in key", new String[] {"encrypt", "--key", "x" + KEY.substring(1), "--tweak", TWEAK, PT}, "--key: bad hex"),
-                Arguments.of("short key", new String[] {"encrypt", "--key", KEY.substring(0, 62), "--tweak", TWEAK, PT}, "--key must be 64 hex digits"),
-                Arguments.of("long key", new String[] {"encrypt", "--key", KEY + "00", "--tweak", TWEAK, PT}, "--key must be 64 hex digits"),
+                Arguments.of("short key", new String[] {"encrypt", "--key", KEY.substring(0, 62), "--tweak", TWEAK, PT}, "--key must be 64 hex digits (XTS-AES-128) or 128"),
+                Arguments.of("long key", new String[] {"encrypt", "--key", KEY + "00", "--tweak", TWEAK, PT}, "--key must be 64 hex digits (XTS-AES-128) or 128"),
                 Arguments.of("data under 16 bytes", new String[] {"encrypt", "--key", KEY, "--tweak", TWEAK, "00".repeat(15)}, "at least 16 bytes"),
                 Arguments.of("data under 16 bytes, decrypt", new String[] {"decrypt", "--key", KEY, "--data-unit", "1", "00"}, "at least 16 bytes"),
                 Arguments.of("line data not 64 bytes", new String[] {"encrypt", "--key", KEY, "--line-address", "0x1000", PT}, "exactly 64 bytes"),
