@@ -1,5 +1,6 @@
 package dev.memcrypt.cli;
 
+import dev.memcrypt.util.Bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,15 +41,6 @@ class PmemRestartTest {
         assertTrue(r.out().contains("[end] mm -> ok"), r.out());
     }
 
-    static boolean contains(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
-            return true;
-        }
-        return false;
-    }
-
     @Test
     void pmemWrittenByOneRunReadsBackInTheNextWithTheSameKeyOnly(@TempDir Path dir) throws IOException {
         Path img = dir.resolve("pmem0.img");
@@ -60,8 +52,8 @@ class PmemRestartTest {
                 + "pmem_sync\n"));
         assertTrue(Files.size(img) > 0, "pmem_sync wrote the backing file");
         byte[] file = Files.readAllBytes(img);
-        assertFalse(contains(file, "persistent secret".getBytes(StandardCharsets.UTF_8)), "the file holds ciphertext");
-        assertFalse(contains(file, "second record".getBytes(StandardCharsets.UTF_8)));
+        assertFalse(Bytes.contains(file, "persistent secret".getBytes(StandardCharsets.UTF_8)), "the file holds ciphertext");
+        assertFalse(Bytes.contains(file, "second record".getBytes(StandardCharsets.UTF_8)));
 
         // restart: another machine (seed), the same file and the same user key
         Cli.Run same = run(dir, "read.mc", header(12, img, KEY)

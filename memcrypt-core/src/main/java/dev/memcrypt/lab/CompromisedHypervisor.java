@@ -1,5 +1,6 @@
 package dev.memcrypt.lab;
 
+import dev.memcrypt.util.Bytes;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.mmu.FrameAllocator;
 import dev.memcrypt.hw.mmu.Mmu;
@@ -99,7 +100,7 @@ public final class CompromisedHypervisor implements Experiment {
         m.wbinvdAll();
         byte[] dram = m.dram().read(hpa, PAGE);
         r.see("host frame", Rig.hexAddr(hpa) + " (EPT leaf carries KeyID " + kc + ")");
-        r.see("DRAM line 0", Rig.indexOf(dram, SECRET) >= 0 ? "PLAINTEXT" : "ciphertext", Arrays.copyOf(dram, 64));
+        r.see("DRAM line 0", Bytes.indexOf(dram, SECRET) >= 0 ? "PLAINTEXT" : "ciphertext", Arrays.copyOf(dram, 64));
         byte[] aliceView = hostRead(m, hpa, kc);
         pic.add("coke-1's guest page (64 lines) in DRAM, read through different KeyIDs:");
         pic.add(Pictures.lineRow("coke-1 (KeyID " + kc + ")", dram, aliceView, page));
@@ -110,7 +111,7 @@ public final class CompromisedHypervisor implements Experiment {
         byte[] viaPepsi = hostRead(m, hpa, other.keyId());
         r.see("host via KeyID 0", show(viaHost, page), Arrays.copyOf(viaHost, 64));
         r.see("Pepsi's KeyID " + other.keyId(), show(viaPepsi, page), Arrays.copyOf(viaPepsi, 64));
-        boolean isolated = Rig.indexOf(viaHost, SECRET) < 0 && Rig.indexOf(viaPepsi, SECRET) < 0;
+        boolean isolated = Bytes.indexOf(viaHost, SECRET) < 0 && Bytes.indexOf(viaPepsi, SECRET) < 0;
         pic.add(Pictures.lineRow("host, KeyID 0", dram, viaHost, page));
         pic.add(Pictures.lineRow("Pepsi, KeyID " + other.keyId(), dram, viaPepsi, page));
 
@@ -249,7 +250,7 @@ public final class CompromisedHypervisor implements Experiment {
     }
 
     private static String show(byte[] got, byte[] secret) {
-        return Arrays.equals(got, secret) || Rig.indexOf(got, SECRET) >= 0 ? "CLEARTEXT" : "garbage";
+        return Arrays.equals(got, secret) || Bytes.indexOf(got, SECRET) >= 0 ? "CLEARTEXT" : "garbage";
     }
 
     private static String show(byte[] got, byte[] old, byte[] cur) {

@@ -1,5 +1,6 @@
 package dev.memcrypt.lab;
 
+import dev.memcrypt.util.Bytes;
 import dev.memcrypt.hw.memory.Dram;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -73,24 +74,13 @@ final class DramImage {
             byte[] b = read(pa, len);
             int from = 0;
             while (true) {
-                int i = indexOf(b, needle, from);
+                int i = Bytes.indexOf(b, needle, from);
                 if (i < 0 || i >= CHUNK) break;
                 hits.add(pa + i);
                 from = i + 1;
             }
         }
         return hits;
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle, int from) {
-        byte first = needle[0];
-        outer:
-        for (int i = from; i + needle.length <= hay.length; i++) {
-            if (hay[i] != first) continue;
-            for (int j = 1; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
-            return i;
-        }
-        return -1;
     }
 
     /** New DRAM holding this image (the DIMMs in the next machine). */

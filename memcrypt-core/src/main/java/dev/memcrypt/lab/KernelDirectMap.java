@@ -1,5 +1,6 @@
 package dev.memcrypt.lab;
 
+import dev.memcrypt.util.Bytes;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.cpu.PageFault;
 import dev.memcrypt.hw.mmu.FrameAllocator;
@@ -102,14 +103,14 @@ public final class KernelDirectMap implements Experiment {
         long pa = pg.pa();
         byte[] dram0 = k.vdram(p, va, PAGE, true);
         r.see("get_user_pages", "PA " + Rig.hexAddr(pa) + " KeyID " + pg.keyId());
-        r.see("DRAM line 0 (written back)", Rig.indexOf(dram0, Arrays.copyOf(data, 16)) >= 0 ? "plaintext" : "ciphertext", Arrays.copyOf(dram0, 64));
+        r.see("DRAM line 0 (written back)", Bytes.indexOf(dram0, Arrays.copyOf(data, 16)) >= 0 ? "plaintext" : "ciphertext", Arrays.copyOf(dram0, 64));
         pic.add(Pictures.lineRow("user wrote, written back", dram0, owner(k, p, va), data));
 
         r.step("The kernel reads the page the way the memory manager does (copy_from_user: the direct map of the page's KeyID) and through the KeyID-0 direct map alias");
         byte[] viaCopy = k.copyFromUser(p, va, PAGE);
         byte[] viaAlias = k.aliasRead(p, va, PAGE);
         boolean perKeyIdReads = Arrays.equals(viaCopy, data);
-        boolean aliasWrong = !Arrays.equals(Arrays.copyOf(viaAlias, 64), Arrays.copyOf(data, 64)) && Rig.indexOf(viaAlias, Arrays.copyOf(data, 16)) < 0;
+        boolean aliasWrong = !Arrays.equals(Arrays.copyOf(viaAlias, 64), Arrays.copyOf(data, 64)) && Bytes.indexOf(viaAlias, Arrays.copyOf(data, 16)) < 0;
         r.see("copy_from_user (KeyID " + keyId + ")", perKeyIdReads ? "the user's data" : "WRONG", Arrays.copyOf(viaCopy, 64));
         r.see("KeyID-0 direct map", aliasWrong ? "wrong bytes: DRAM ciphertext decrypted with the TME key" : "the data (unexpected)", Arrays.copyOf(viaAlias, 64));
         pic.add(Pictures.lineRow("what the KeyID-0 direct map reads", k.vdram(p, va, PAGE, true), viaAlias, data));

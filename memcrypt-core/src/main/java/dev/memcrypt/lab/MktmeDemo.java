@@ -1,5 +1,6 @@
 package dev.memcrypt.lab;
 
+import dev.memcrypt.util.Bytes;
 import dev.memcrypt.hw.Machine;
 import dev.memcrypt.hw.MachineConfig;
 import dev.memcrypt.kernel.ErrnoException;
@@ -101,8 +102,8 @@ public final class MktmeDemo {
 
         byte[] dram = k.vdram(p, ptr, 64, true);
         record("dram", "after the line is written back (CLFLUSH), DRAM behind the page holds ciphertext: " + Hex.of(Arrays.copyOf(dram, 32)) + "...",
-                map("dram", Hex.of(dram), "contains_secret", contains(dram, SECRET.getBytes(StandardCharsets.UTF_8))),
-                !contains(dram, SECRET.getBytes(StandardCharsets.UTF_8)));
+                map("dram", Hex.of(dram), "contains_secret", Bytes.contains(dram, SECRET.getBytes(StandardCharsets.UTF_8))),
+                !Bytes.contains(dram, SECRET.getBytes(StandardCharsets.UTF_8)));
 
         int key2 = keys.addKey(t, "mktme", "otherkey", options.getBytes(StandardCharsets.UTF_8), KeyService.KEY_SPEC_THREAD_KEYRING);
         long ptr2 = k.mmap(p, 0x7e00_0000_0000L, 2 * size, Mman.PROT_NONE, Mman.MAP_ANONYMOUS | Mman.MAP_PRIVATE, -1, 0);
@@ -169,15 +170,6 @@ public final class MktmeDemo {
             if (in) sb.append(l).append('\n');
         }
         return sb.toString();
-    }
-
-    private static boolean contains(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
-            return true;
-        }
-        return false;
     }
 
     private static String hex(long v) {

@@ -1,5 +1,6 @@
 package dev.memcrypt.lab;
 
+import dev.memcrypt.util.Bytes;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,7 +17,7 @@ final class Pictures {
             if (b >= 0x20 && b < 0x7f) printable++;
         }
         if (zero) return '.';
-        if (secret != null && Rig.indexOf(line, secret) >= 0) return 'S';
+        if (secret != null && Bytes.indexOf(line, secret) >= 0) return 'S';
         return printable >= line.length * 9 / 10 ? 'P' : '#';
     }
 
@@ -39,7 +40,7 @@ final class Pictures {
         if (!written && isZero(dram)) return '.'; // nothing ever reached DRAM here
         if (owner != null && !java.util.Arrays.equals(owner, expected == null ? new byte[owner.length] : expected)) return '!';
         if (!written) return '.';
-        if (Rig.indexOf(dram, expected) >= 0 || classify(dram, null) == 'P') return 'P';
+        if (Bytes.indexOf(dram, expected) >= 0 || classify(dram, null) == 'P') return 'P';
         return 'C';
     }
 

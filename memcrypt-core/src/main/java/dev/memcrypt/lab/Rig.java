@@ -86,16 +86,6 @@ final class Rig {
         return b;
     }
 
-    /** Offset of {@code needle} in {@code hay}, or -1. */
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
-            return i;
-        }
-        return -1;
-    }
-
     static String hexAddr(long pa) {
         return String.format("0x%x", pa);
     }

@@ -1,5 +1,6 @@
 package dev.memcrypt.kernel.mm;
 
+import dev.memcrypt.util.Bytes;
 import static dev.memcrypt.kernel.mm.Mman.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -19,15 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SwapPmemDirectMapTest {
     static final byte[] SECRET = "attack at dawn, bring the key".getBytes(StandardCharsets.UTF_8);
 
-    static boolean contains(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) if (hay[i + j] != needle[j]) continue outer;
-            return true;
-        }
-        return false;
-    }
-
     @Test
     void swapRoundTripIsPlaintextOnTheDeviceByDefault() throws Exception {
         MmFixture f = new MmFixture();
@@ -38,7 +30,7 @@ class SwapPmemDirectMapTest {
         f.k.madvise(f.p, a, 2 * PAGE, MADV_PAGEOUT);
         int slot = f.k.swapSlot(f.p, a);
         assertTrue(slot >= 0);
-        assertTrue(contains(f.k.swapDevice().raw(slot), SECRET), "the RFC leaves swap in plaintext");
+        assertTrue(Bytes.contains(f.k.swapDevice().raw(slot), SECRET), "the RFC leaves swap in plaintext");
         assertArrayEquals(SECRET, f.k.load(f.p, a + 100, SECRET.length), "comes back intact");
         assertEquals(f.k.keyIdAt(f.p, a), f.p.mm().pageAt(a).keyId(), "swapped in under the VMA's KeyID");
         assertEquals(0, f.k.swapDevice().used());
@@ -53,7 +45,7 @@ class SwapPmemDirectMapTest {
         f.k.encryptMprotect(f.t, a, PAGE, PROT_READ | PROT_WRITE, k);
         f.k.store(f.p, a, SECRET);
         f.k.madvise(f.p, a, PAGE, MADV_PAGEOUT);
-        assertFalse(contains(f.k.swapDevice().raw(f.k.swapSlot(f.p, a)), SECRET));
+        assertFalse(Bytes.contains(f.k.swapDevice().raw(f.k.swapSlot(f.p, a)), SECRET));
         assertArrayEquals(SECRET, f.k.load(f.p, a, SECRET.length));
     }
 
@@ -98,7 +90,7 @@ class SwapPmemDirectMapTest {
         f.k.store(f.p, a + PAGE, line);
         f.k.store(f.p, b, line);
         byte[] d1 = f.k.vdram(f.p, a, 64, true), d2 = f.k.vdram(f.p, a + PAGE, 64, true), d3 = f.k.vdram(f.p, b, 64, true);
-        assertFalse(contains(d1, SECRET));
+        assertFalse(Bytes.contains(d1, SECRET));
         assertFalse(Arrays.equals(d1, d2), "another address: other ciphertext");
         assertFalse(Arrays.equals(d1, d3), "another key: other ciphertext");
     }
@@ -138,7 +130,7 @@ class SwapPmemDirectMapTest {
             long a = f.k.mmap(f.p, 0, 4L << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
             f.k.store(f.p, a + 3 * PAGE + 10, SECRET);
             f.k.pmemSync();
-            assertFalse(contains(java.nio.file.Files.readAllBytes(file), SECRET), "the file holds ciphertext");
+            assertFalse(Bytes.contains(java.nio.file.Files.readAllBytes(file), SECRET), "the file holds ciphertext");
         }
         { // restart: a new machine (another TME key), same backing file, same user key
             MmFixture f = new MmFixture(cfg.with("seed", "12"), o);
