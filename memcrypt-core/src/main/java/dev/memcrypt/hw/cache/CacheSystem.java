@@ -361,14 +361,7 @@ public final class CacheSystem {
         boolean batched = batchVictims(p, line, n);
         boolean filled = batched && !write;
         int[] slots = victimSlots;
-        if (filled) { // one decryptLines per run of contiguous new slots (one run in the steady state)
-            for (int a = 0; a < n; ) {
-                int e = a + 1;
-                while (e < n && slots[e] == slots[e - 1] + 1) e++;
-                m.readRun(line + a, cd, C.off(slots[a]), e - a);
-                a = e;
-            }
-        }
+        if (filled) readRuns(C, m, line, n);
         if (batched && cpp <= 64) {
             batchedLoop(C, L, line, n, buf, off, write, gen, b);
             return;
@@ -490,7 +483,7 @@ public final class CacheSystem {
             long vt = ct[ls];
             if (csh[ls] != 0) break;
             boolean vd = (cm[ls] & 3) == Cache.M;
-            if (vt >>> 6 != vPage) { // a new run of victims from one page: the page filter's count, and the fill check's page
+            if (vt >>> 6 != vPage) { // a new run of victims from one page: the page filter's count
                 if (vRun > 0) pf[Cache.bucket(vPage << 6)] -= vRun;
                 vPage = vt >>> 6;
                 vRun = 0;
@@ -531,30 +524,43 @@ public final class CacheSystem {
      * then, for a read, the fills (one {@code readRun} per run of contiguous slots), then the data.
      */
     private void finishStreamPass(Cache C, long line, int k, byte[] buf, int off, boolean write, MemoryController m) {
+        writeBackVictims(C, k);
+        if (!write) readRuns(C, m, line, k);
+        copyLines(C, victimSlots, k, buf, off, write);
+    }
+
+    /**
+     * The dirty victims noted in {@link #victimTags} and {@link #victimDirty} for the first {@code n}
+     * {@link #victimSlots}, written back in line order: consecutive lines of one page in contiguous
+     * slots as one {@code writeBackRun} (one {@code encryptLines} straight from the LLC for a whole
+     * page in the steady state of a stream), others one by one.
+     */
+    private void writeBackVictims(Cache C, int n) {
         int[] slots = victimSlots;
         long[] vtags = victimTags;
         long dirty = victimDirty;
-        byte[] cd = C.data;
-        for (int i = 0; i < k; ) {
+        for (int i = 0; i < n; ) {
             if ((dirty & (1L << i)) == 0) {
                 i++;
                 continue;
             }
             long vt = vtags[i];
             int e = i + 1;
-            while (e < k && (dirty & (1L << e)) != 0 && slots[e] == slots[i] + (e - i) && vtags[e] == vt + (e - i) && ((vt + (e - i)) & 63) != 0) e++;
-            mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(slots[i]), e - i);
+            while (e < n && (dirty & (1L << e)) != 0 && slots[e] == slots[i] + (e - i) && vtags[e] == vt + (e - i) && ((vt + (e - i)) & 63) != 0) e++;
+            mc[homeOf.home(vt)].writeBackRun(vt, C.data, C.off(slots[i]), e - i);
             i = e;
         }
-        if (!write) {
-            for (int a = 0; a < k; ) {
-                int e = a + 1;
-                while (e < k && slots[e] == slots[e - 1] + 1) e++;
-                m.readRun(line + a, cd, C.off(slots[a]), e - a);
-                a = e;
-            }
+    }
+
+    /** Fills the new lines {@code line..line+n-1} into their {@link #victimSlots} from the home controller, one {@code readRun} (one {@code decryptLines}) per run of contiguous slots. */
+    private void readRuns(Cache C, MemoryController m, long line, int n) {
+        int[] slots = victimSlots;
+        for (int a = 0; a < n; ) {
+            int e = a + 1;
+            while (e < n && slots[e] == slots[e - 1] + 1) e++;
+            m.readRun(line + a, C.data, C.off(slots[a]), e - a);
+            a = e;
         }
-        copyLines(C, slots, k, buf, off, write);
     }
 
     /** The data of a batched access: the stores into the new LLC slots, or the filled lines out to the reader, per run of contiguous slots. */
@@ -595,11 +601,8 @@ public final class CacheSystem {
      * the lines fall in distinct LLC sets ({@code n <= sets}), every victim is in no L1 (so the
      * loop's L1 evictions, which only write into slots of lines held in an L1, never touch it);
      * and no fill of the loop reads a line a victim writes back (the class comment's note on
-     * batched write-backs).
-     * Dirty victims that are consecutive
-     * lines of one page in contiguous slots go as one {@code writeBackRun} (one
-     * {@code encryptLines} straight from the LLC for a whole page), others one by one, all in
-     * line order. Returns whether it did so; {@link #victimSlots} then holds the new lines'
+     * batched write-backs). The dirty victims go through {@link #writeBackVictims}. Returns
+     * whether it did so; {@link #victimSlots} then holds the new lines'
      * slots (contiguous in the steady state of a stream). The victims are left in their slots,
      * written back but not yet invalidated: the caller replaces them ({@link #batchedLoop}) or
      * drops them ({@link #dropVictims}) before anything else looks at the LLC. It also notes, for
@@ -612,15 +615,18 @@ public final class CacheSystem {
         long[] ct = C.tag, cm = C.meta, csh = C.sharers, ord = C.order;
         int[] sc = C.setCount;
         int mask = C.setMask, ways = C.ways, sh = C.setShift, top = C.lruShift;
+        long[] vtags = victimTags;
         int runs = 0;
-        long vPage = -1;
+        long vPage = -1, dirty = 0;
         for (int i = 0; i < n; i++) { // the victims (as Cache.victims) and the conditions above, in one pass
             int set = (int) (line + i) & mask;
             boolean full = ord != null && sc[set] == ways;
             int ls = full ? set + (((int) (ord[set] >>> top) & 0xf) << sh) : C.victim(line + i);
             slots[i] = ls;
             long vt = ct[ls];
+            vtags[i] = vt;
             if (vt != -1) {
+                if ((cm[ls] & 3) == Cache.M) dirty |= 1L << i;
                 if (vt >>> 6 != vPage) { // a new run of victims from one page (for the page filter)
                     vPage = vt >>> 6;
                     victimRunPage[runs] = vPage;
@@ -631,19 +637,8 @@ public final class CacheSystem {
             }
         }
         victimRuns = runs;
-        byte[] cd = C.data;
-        for (int i = 0; i < n; ) {
-            int ls = slots[i];
-            long vt = ct[ls];
-            if (vt == -1 || (cm[ls] & 3) != Cache.M) {
-                i++;
-                continue;
-            }
-            int e = i + 1;
-            while (e < n && slots[e] == ls + (e - i) && ct[slots[e]] == vt + (e - i) && ((vt + (e - i)) & 63) != 0 && (cm[slots[e]] & 3) == Cache.M) e++;
-            mc[homeOf.home(vt)].writeBackRun(vt, cd, C.off(ls), e - i);
-            i = e;
-        }
+        victimDirty = dirty;
+        writeBackVictims(C, n);
         return true;
     }
 
@@ -654,7 +649,7 @@ public final class CacheSystem {
 
     // speed-only scratch: the victim slots batchVictims found (valid until the next bulk access)
     private final int[] victimSlots = new int[64];
-    // speed-only scratch for streamPass: the victims' tags, and which were dirty (bit i: line i)
+    // speed-only scratch for streamPass and batchVictims: the victims' tags (-1: none), and which were dirty (bit i: line i)
     private final long[] victimTags = new long[64];
     private long victimDirty;
     // speed-only: the valid victims batchVictims found, as runs of lines of one 4 KiB page (page number, count)

@@ -210,12 +210,7 @@ public final class MemoryController {
         long full = line << 6;
         long pa = dramPa(full);
         XtsKey key = keyOfFull(full, pa);
-        for (MemoryController c : all) {
-            if (c.raCount != 0) c.dropReadAhead(pa, LINE);
-            // an older copy of this line posted by another package must reach DRAM first (posting order)
-            if (c != this && c.postedOverlaps(pa, LINE)) c.drain();
-            c.coverZeros(pa, LINE);
-        }
+        beforeWrite(pa, LINE);
         if (pwCount > 0 && (pa != pwPa + (long) pwCount * LINE || key != pwKey || (pa & (Dram.PAGE - 1)) == 0)) drain();
         if (pwCount == 0) {
             pwPa = pa;
@@ -246,12 +241,7 @@ public final class MemoryController {
         long pa = dramPa(full);
         long len = (long) n * LINE;
         XtsKey key = keyOfFull(full, pa); // one key for the run: KeyID, C-bit and exclusion range are per page
-        for (MemoryController c : all) {
-            if (c.raCount != 0) c.dropReadAhead(pa, len);
-            // an older copy of these lines posted by another package must reach DRAM first (posting order)
-            if (c != this && c.postedOverlaps(pa, len)) c.drain();
-            c.coverZeros(pa, len);
-        }
+        beforeWrite(pa, len);
         if (n == RUN && (pa & (Dram.PAGE - 1)) == 0) {
             drain(); // cannot overlap the page (checked above), but DRAM sees posting order anyway
             if (key == null) dram.writeFrom(pa, src, off, n * LINE);
@@ -303,11 +293,7 @@ public final class MemoryController {
         long full = line << 6;
         long pa = dramPa(full);
         long len = (long) n * LINE;
-        for (MemoryController c : all) {
-            if (c.postedOverlaps(pa, len)) c.drain(); // older posted data for these lines must not land after ours
-            c.dropReadAhead(pa, len);
-            c.coverZeros(pa, len); // these lines are overwritten: a pending zero page no longer needs them
-        }
+        beforeWrite(pa, len);
         XtsKey key = keyOfFull(full, pa);
         // one page (64 lines) per engine call, straight into the DRAM pages
         long end = pa + len;
@@ -343,11 +329,7 @@ public final class MemoryController {
         fills += n;
         writeBacks += n;
         settleRange(sPa, len);
-        for (MemoryController c : all) {
-            if (c.postedOverlaps(dPa, len)) c.drain(); // older posted data for the destination must not land after ours
-            c.dropReadAhead(dPa, len);
-            c.coverZeros(dPa, len);
-        }
+        beforeWrite(dPa, len);
         XtsKey sk = keyOfFull(sFull, sPa), dk = keyOfFull(dFull, dPa);
         byte[] sp = dram.pageArrayIfPresent(sPa);
         int so = (int) (sPa & (Dram.PAGE - 1));
@@ -393,6 +375,20 @@ public final class MemoryController {
 
     boolean postedOverlaps(long pa, long len) {
         return pwCount > 0 && pa < pwPa + (long) pwCount * LINE && pwPa < pa + len;
+    }
+
+    /**
+     * Before DRAM lines [pa, pa+len) are written or a write of them is posted: every controller's
+     * older posted copy of them reaches DRAM first (so DRAM sees posting order, and at most one
+     * posted copy of a line exists), its read-ahead of them is dropped, and its pending zero pages
+     * stop covering them (they are overwritten).
+     */
+    private void beforeWrite(long pa, long len) {
+        for (MemoryController c : all) {
+            if (c.postedOverlaps(pa, len)) c.drain();
+            c.dropReadAhead(pa, len);
+            c.coverZeros(pa, len);
+        }
     }
 
     /**
